@@ -1,0 +1,31 @@
+"""qa_engine: rules-based quality assurance of youth offending casework against the inspectorate's SQS criteria."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from qa_engine.engine import AuditResult, Auditor, audit, validate_inputs  # noqa: E402
+from qa_engine.errors import ConfigError, EngineError, PolicyError, QAEngineError, RuleError  # noqa: E402
+from qa_engine.findings import Finding, Summary  # noqa: E402
+from qa_engine.records import CaseRecord  # noqa: E402
+from qa_engine.rules import Policy, RulePack, load_policy, load_rules  # noqa: E402
+
+__all__ = [
+    "AuditResult",
+    "Auditor",
+    "CaseRecord",
+    "ConfigError",
+    "EngineError",
+    "Finding",
+    "Policy",
+    "PolicyError",
+    "QAEngineError",
+    "RuleError",
+    "RulePack",
+    "Summary",
+    "__version__",
+    "audit",
+    "load_policy",
+    "load_rules",
+    "validate_inputs",
+]

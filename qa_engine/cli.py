@@ -1,0 +1,201 @@
+"""The ``qa-engine`` command: parse options, call the library, turn errors into messages and exit codes.
+
+Exit codes: 0 the run completed; 1 ``--fail-on`` was given and a not-met finding at or above that
+severity exists (or, for ``rules test``, a case failed; for ``validate``, a record was rejected);
+2 a usage, rule, policy or input-file error (a message on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from qa_engine import __version__
+from qa_engine._logging import configure
+from qa_engine.errors import QAEngineError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+SEVERITIES = ("low", "medium", "high")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2016-02-15", param_hint="--as-of") from None
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="qa-engine")
+@click.option("--log-format", type=click.Choice(["auto", "human", "json"]), default="auto", show_default=True,
+              help="Log lines on stderr: human on a terminal, JSON otherwise (auto).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+def cli(log_format: str, log_level: str) -> None:
+    """Check youth offending case records against the inspectorate's SQS criteria."""
+    configure(log_format, log_level)  # type: ignore[arg-type]
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for findings.jsonl, summary.json, rejected.jsonl and run.json.")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Rule folder (default: the shipped SQS rule pack).")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your service's policy file (deadlines, closure days).")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Audit date: judge the work as it stood that day (default today).")
+@click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if a not-met finding has this severity or higher.")
+def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
+          as_of: str | None, fail_on: str | None) -> None:
+    """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings to --out."""
+    from qa_engine.engine import SEVERITY_RANK
+    from qa_engine.engine import audit as run_audit
+
+    day = _as_of(as_of)
+    try:
+        result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day)
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    counts = result.counts
+    click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
+               f" ({counts['rejected']} rejected: see rejected.jsonl).")
+    for crit in result.summary.criteria:
+        judged = crit.met + crit.not_met
+        share = f"{crit.met} of {judged} cases met" if judged else "no case applicable"
+        extra = f", {crit.insufficient_data} with insufficient data" if crit.insufficient_data else ""
+        click.echo(f"  {crit.criterion:<4} {crit.title:<40} {share}{extra}")
+    click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl and run.json to {out_dir}")
+    if fail_on and result.worst_not_met and SEVERITY_RANK[result.worst_not_met] >= SEVERITY_RANK[fail_on]:
+        sys.exit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write rejected.jsonl to this folder.")
+def validate(inputs: tuple[str, ...], out_dir: Path | None) -> None:
+    """Check case records against the schema only; list each rejected record. Exit 1 if any is rejected."""
+    from qa_engine.engine import validate_inputs
+
+    try:
+        counts, rejections = validate_inputs(list(inputs), out_dir)
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    for r in rejections:
+        who = f" (case {r.case_id})" if r.case_id else ""
+        click.echo(f"{r.source} {r.position}{who}: {r.pointer or '(record)'}: {r.reason}")
+    click.echo(f"{counts['valid']} of {counts['records_read']} records valid, {counts['rejected']} rejected.")
+    if counts["rejected"]:
+        sys.exit(EXIT_FINDINGS)
+
+
+@cli.group()
+def rules() -> None:
+    """List, lint and test the rule pack."""
+
+
+_rules_option = click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                             help="Rule folder (default: the shipped SQS rule pack).")
+
+
+@rules.command("list")
+@_rules_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_list(rules_dir: Path | None, fmt: str) -> None:
+    """Show every rule: id, criterion, title, basis, severity and parameters."""
+    from qa_engine.rules import load_rules
+
+    try:
+        pack = load_rules(rules_dir)
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    rows = [
+        {
+            "id": r.id,
+            "criterion": r.criterion,
+            "title": r.title,
+            "basis": r.basis,
+            "severity": r.severity,
+            "parameters": {n: {"default": p.default, "status": p.status, "source": p.source}
+                           for n, p in r.parameters.items()},
+        }
+        for r in pack.rules
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        params = ", ".join(f"{n}={v['default']}" for n, v in row["parameters"].items())
+        click.echo(f"{row['criterion']:<4} {row['id']:<42} {row['severity']:<6} {row['title']}"
+                   + (f"  [{params}]" if params else ""))
+
+
+@rules.command("lint")
+@_rules_option
+def rules_lint(rules_dir: Path | None) -> None:
+    """Check every rule file, its compilation to durable_rules, and that its cases cover every outcome."""
+    from qa_engine.compile import compile_pack
+    from qa_engine.ruletest import coverage_gaps, load_cases
+    from qa_engine.rules import load_rules
+
+    try:
+        pack = load_rules(rules_dir)
+        compiled = compile_pack(pack)
+        problems = []
+        for rule in pack.rules:
+            gaps = coverage_gaps(rule, load_cases(rule))
+            if gaps:
+                problems.append(f"{rule.id}: no test case comes out {', '.join(gaps)}")
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    for p in problems:
+        click.echo(p)
+    click.echo(f"{len(pack.rules)} rules, {len(compiled.rulesets)} durable_rules rulesets, "
+               f"{len(problems)} problems.")
+    if problems:
+        sys.exit(EXIT_FINDINGS)
+
+
+@rules.command("test")
+@_rules_option
+def rules_test(rules_dir: Path | None) -> None:
+    """Run every rule's own test cases through durable_rules."""
+    from qa_engine.rules import load_rules
+    from qa_engine.ruletest import run_pack_cases
+
+    try:
+        results = run_pack_cases(load_rules(rules_dir))
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        click.echo(f"FAIL {r.case.rule_id} {r.case.name}: {r.detail}")
+    click.echo(f"rules: {len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(EXIT_FINDINGS)
+
+
+def main() -> None:
+    """Entry point of the qa-engine command."""
+    cli(prog_name="qa-engine")

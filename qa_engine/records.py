@@ -1,0 +1,418 @@
+"""The case record: one child's order under supervision, as exported from a case-management system.
+
+Names and enumerations follow ../shared/reference/case-data-model.md: YJB Child Level Data
+(legal outcomes, care status), AssetPlus judgements (likelihood of reoffending, risk of serious
+harm, safety and wellbeing, scaled-approach level, MAPPA) and probation contact outcomes and
+enforcement actions. Unknown fields are an error (``extra="forbid"``), so a misspelt column
+never silently turns into "not recorded".
+
+Personal details (name, date of birth, address, free-text notes) may be present in an export;
+they are validated like everything else but never logged and never copied into findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+__all__ = [
+    "PERSONAL_FIELDS",
+    "Assessment",
+    "AssessmentStage",
+    "CaseRecord",
+    "Child",
+    "Contact",
+    "ContactOutcome",
+    "CourtWork",
+    "EnforcementAction",
+    "EnforcementActionType",
+    "InterventionLevel",
+    "Level",
+    "OrderType",
+    "OversightEntry",
+    "Plan",
+    "PlanReview",
+    "PlanType",
+    "PracticeJudgement",
+    "Referral",
+    "SafeguardingEvent",
+]
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+"""A pseudonymous identifier: letters, digits and . _ : / - only, so it is safe in logs and file names."""
+
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+"""Free text from the case file. Never logged; shown only as escaped text."""
+
+PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "summary", "decision_text"})
+"""Field names whose values must never reach a log line or a rejection reason."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Level(str, Enum):
+    """AssetPlus four-point judgement (risk of serious harm, safety and wellbeing, likelihood of reoffending)."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+    very_high = "very_high"
+
+
+LEVEL_RANK = {Level.low: 1, Level.medium: 2, Level.high: 3, Level.very_high: 4}
+"""Levels compared as ordered values: rules test ranks, never strings."""
+
+
+class InterventionLevel(str, Enum):
+    """Scaled-approach intervention level (YJB Scaled Approach, 2009/10)."""
+
+    standard = "standard"
+    enhanced = "enhanced"
+    intensive = "intensive"
+
+
+class OrderType(str, Enum):
+    """Court disposal under supervision (CLD ``legalOutcome`` / ``disposalType``, narrowed to supervised orders)."""
+
+    referral_order = "referral_order"
+    youth_rehabilitation_order = "youth_rehabilitation_order"
+    youth_rehabilitation_order_iss = "youth_rehabilitation_order_iss"
+    detention_and_training_order_licence = "detention_and_training_order_licence"
+    section_250_licence = "section_250_licence"
+    reparation_order = "reparation_order"
+    youth_conditional_caution = "youth_conditional_caution"
+    other = "other"
+
+
+class Sex(str, Enum):
+    """Sex as recorded in CLD ``person_details.sex``."""
+
+    male = "male"
+    female = "female"
+    not_known = "not_known"
+
+
+class Ethnicity(str, Enum):
+    """Ethnic group, as the YJB's case-reporting views group it."""
+
+    white = "white"
+    mixed = "mixed"
+    asian_or_asian_british = "asian_or_asian_british"
+    black_or_black_british = "black_or_black_british"
+    other_ethnic_group = "other_ethnic_group"
+    not_obtainable = "information_not_obtainable"
+
+
+class Child(_Model):
+    """The child: pseudonymous id, age or date of birth, sex, ethnicity and care status."""
+
+    child_id: Id
+    name: Text | None = Field(default=None, description="Personal: never logged or reported.")
+    date_of_birth: dt.date | None = Field(default=None, description="Personal: never logged or reported.")
+    address: Text | None = Field(default=None, description="Personal: never logged or reported.")
+    age_at_sentence: int | None = Field(default=None, ge=10, le=21)
+    sex: Sex = Sex.not_known
+    ethnicity: Ethnicity = Ethnicity.not_obtainable
+    looked_after: bool = False
+    child_protection_plan: bool = False
+    child_in_need: bool = False
+    send_identified: bool | None = None
+
+
+class Requirement(_Model):
+    """A requirement of a youth rehabilitation order (supervision, curfew, reparation, ...)."""
+
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    start_date: dt.date | None = None
+
+
+class Order(_Model):
+    """The order the service supervises; a referral order starts when the contract is signed."""
+
+    order_id: Id
+    order_type: OrderType
+    sentence_date: dt.date
+    start_date: dt.date | None = Field(
+        default=None, description="Referral order: the date the contract was signed. Others: usually the sentence date."
+    )
+    contract_signed_date: dt.date | None = None
+    first_panel_date: dt.date | None = None
+    expected_end_date: dt.date | None = None
+    actual_end_date: dt.date | None = None
+    length_months: int | None = Field(default=None, ge=0, le=48)
+    intervention_level: InterventionLevel | None = None
+    requirements: list[Requirement] = Field(default_factory=list)
+    main_offence_category: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Order:
+        if self.start_date and self.start_date < self.sentence_date:
+            msg = "start_date is before sentence_date"
+            raise ValueError(msg)
+        end = self.actual_end_date or self.expected_end_date
+        if end and self.start_date and end < self.start_date:
+            msg = "the order ends before it starts"
+            raise ValueError(msg)
+        if (
+            self.order_type is OrderType.referral_order
+            and self.contract_signed_date
+            and self.start_date
+            and self.start_date != self.contract_signed_date
+        ):
+            msg = "a referral order starts on the day the contract is signed: start_date must equal contract_signed_date"
+            raise ValueError(msg)
+        return self
+
+
+class CourtWork(_Model):
+    """Pre-sentence report: requested, due, submitted and quality-assured by a manager."""
+
+    psr_requested_date: dt.date | None = None
+    psr_due_date: dt.date | None = None
+    psr_submitted_date: dt.date | None = None
+    psr_quality_assured_date: dt.date | None = None
+    psr_quality_assured_by: Id | None = None
+    psr_covers_risk_of_harm: bool | None = None
+    psr_covers_vulnerability: bool | None = None
+
+
+class AssessmentStage(str, Enum):
+    """AssetPlus stage type."""
+
+    pre_sentence = "pre_sentence"
+    start_of_order = "start_of_order"
+    review = "review"
+    end_of_order = "end_of_order"
+    transfer = "transfer"
+    custody = "custody"
+    release = "release"
+
+
+class ExploitationScreening(_Model):
+    """Child sexual or criminal exploitation screening, and its result."""
+
+    date: dt.date
+    result: Level
+
+
+class Factor(_Model):
+    """A factor for or against desistance, with its rating (AssetPlus ``factorsAgainstDesistance``)."""
+
+    category: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    rating: Level
+
+
+class Assessment(_Model):
+    """An AssetPlus stage: dates, the three judgements, countersignature and MAPPA."""
+
+    assessment_id: Id
+    stage: AssessmentStage
+    trigger: Literal["scheduled", "new_offence", "custody", "change_of_address", "change_of_care_status", "other"] | None = None
+    started_date: dt.date | None = None
+    completed_date: dt.date | None = None
+    likelihood_of_reoffending: Level | None = None
+    risk_of_serious_harm: Level | None = None
+    rosh_full_analysis: bool | None = Field(
+        default=None, description="A full risk-of-harm analysis was completed (not only the screening)."
+    )
+    relevant_behaviour_considered: bool | None = None
+    safety_and_wellbeing: Level | None = None
+    intervention_level: InterventionLevel | None = None
+    countersigned_by: Id | None = None
+    countersigned_date: dt.date | None = None
+    mappa_eligible: bool | None = None
+    mappa_category: Literal[1, 2, 3] | None = None
+    mappa_level: Literal[1, 2, 3] | None = None
+    exploitation_indicators: bool | None = None
+    exploitation_screening: ExploitationScreening | None = None
+    factors: list[Factor] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _completed_after_started(self) -> Assessment:
+        if self.started_date and self.completed_date and self.completed_date < self.started_date:
+            msg = "completed_date is before started_date"
+            raise ValueError(msg)
+        return self
+
+
+class PlanType(str, Enum):
+    """Kind of plan (AssetPlus Pathways and Planning; risk and safety plans)."""
+
+    intervention = "intervention"
+    risk_of_harm = "risk_of_harm"
+    safety_and_wellbeing = "safety_and_wellbeing"
+    referral_order_contract = "referral_order_contract"
+
+
+class PlanReview(_Model):
+    """A review of a plan, and what triggered it."""
+
+    date: dt.date
+    trigger: Literal["scheduled", "new_offence", "risk_change", "custody", "change_of_address", "safeguarding", "other"] = (
+        "scheduled"
+    )
+
+
+class Objective(_Model):
+    """A plan objective and the assessed factor it answers."""
+
+    factor_category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    text: Text | None = None
+
+
+class Plan(_Model):
+    """An intervention, risk-of-harm or safety-and-wellbeing plan and its reviews."""
+
+    plan_id: Id
+    plan_type: PlanType
+    created_date: dt.date
+    child_involved: bool | None = None
+    parent_involved: bool | None = None
+    diversity_addressed: bool | None = None
+    barriers_addressed: bool | None = None
+    contingency_recorded: bool | None = None
+    countersigned_date: dt.date | None = None
+    objectives: list[Objective] = Field(default_factory=list)
+    reviews: list[PlanReview] = Field(default_factory=list)
+
+
+class ContactOutcome(str, Enum):
+    """What happened at a contact (nDelius ``ContactOutcomeType`` semantics, reduced to what QA needs)."""
+
+    attended = "attended"
+    acceptable_absence = "acceptable_absence"
+    unacceptable_absence = "unacceptable_absence"
+    not_recorded = "not_recorded"
+
+
+class Contact(_Model):
+    """An appointment or contact; unacceptable absences are failures to comply."""
+
+    contact_id: Id
+    date: dt.date
+    type: Literal[
+        "office", "home_visit", "panel", "reparation", "programme", "education", "health", "phone",
+        "multi_agency_meeting", "follow_up", "other",
+    ]
+    counts_towards_required: bool = True
+    outcome: ContactOutcome
+    follow_up_date: dt.date | None = None
+    note: Text | None = Field(default=None, description="Free text: never logged or reported.")
+
+
+class EnforcementActionType(str, Enum):
+    """Warnings, referral back to panel and breach (Sentencing Act 2020 Sch 7; referral order s.92)."""
+
+    warning = "warning"
+    final_warning = "final_warning"
+    return_to_panel = "return_to_panel"
+    breach_requested = "breach_requested"
+    breach_laid = "breach_laid"
+    exceptional_circumstances = "exceptional_circumstances"
+    no_further_action = "no_further_action"
+
+
+class EnforcementAction(_Model):
+    """A warning, return to panel, breach, or recorded exceptional circumstances, and the contacts it answers."""
+
+    action_id: Id
+    action: EnforcementActionType
+    date: dt.date
+    answers_contact_ids: list[Id] = Field(default_factory=list)
+    manager_authorised_by: Id | None = None
+    manager_authorised_date: dt.date | None = None
+    note: Text | None = Field(default=None, description="Free text: never logged or reported.")
+
+
+class Referral(_Model):
+    """A referral to another agency for an identified need."""
+
+    referral_id: Id
+    need: Literal[
+        "mental_health", "substance_misuse", "education", "speech_language", "children_social_care",
+        "accommodation", "physical_health", "parenting", "other",
+    ]
+    need_identified_date: dt.date | None = None
+    referred_date: dt.date | None = None
+    offered_date: dt.date | None = None
+
+
+class SafeguardingEvent(_Model):
+    """A safeguarding event: missing episode, exploitation concern, strategy meeting, conference..."""
+
+    event_id: Id
+    date: dt.date
+    type: Literal[
+        "missing", "exploitation_concern", "self_harm", "strategy_meeting", "child_protection_conference",
+        "looked_after_review", "nrm_referral", "information_shared_with_social_care", "other",
+    ]
+    note: Text | None = Field(default=None, description="Free text: never logged or reported.")
+
+
+class OversightEntry(_Model):
+    """A management-oversight entry: who looked at what, and whether a decision was recorded."""
+
+    entry_id: Id
+    date: dt.date
+    manager_id: Id
+    target: Literal["assessment", "plan", "risk_of_harm", "safety_and_wellbeing", "enforcement", "case"]
+    decision_recorded: bool = False
+    actions_requested: int = Field(default=0, ge=0)
+    actions_completed: int = Field(default=0, ge=0)
+    decision_text: Text | None = Field(default=None, description="Free text: never logged or reported.")
+
+
+class PracticeJudgement(_Model):
+    """An auditing manager's yes / no / not applicable answer to a criterion question."""
+
+    criterion: Annotated[str, StringConstraints(pattern=r"^([1-4]\.[1-4]|OM)$")]
+    question: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    answer: Literal["yes", "no", "not_applicable"]
+    auditor_id: Id
+    date: dt.date
+
+
+class CaseRecord(_Model):
+    """One child's order under supervision: everything the SQS criteria need, and nothing they ignore."""
+
+    case_id: Id
+    team: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    case_manager_id: Id | None = None
+    child: Child
+    order: Order
+    court: CourtWork | None = None
+    assessments: list[Assessment] = Field(default_factory=list)
+    plans: list[Plan] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+    enforcement: list[EnforcementAction] = Field(default_factory=list)
+    referrals: list[Referral] = Field(default_factory=list)
+    safeguarding_events: list[SafeguardingEvent] = Field(default_factory=list)
+    oversight: list[OversightEntry] = Field(default_factory=list)
+    practice_judgements: list[PracticeJudgement] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids_unique_and_links_resolve(self) -> CaseRecord:
+        contact_ids = [c.contact_id for c in self.contacts]
+        if len(set(contact_ids)) != len(contact_ids):
+            msg = "contact_id values repeat within the case"
+            raise ValueError(msg)
+        known = set(contact_ids)
+        for action in self.enforcement:
+            for cid in action.answers_contact_ids:
+                if cid not in known:
+                    msg = f"enforcement action {action.action_id} answers contact {cid}, which is not in this case"
+                    raise ValueError(msg)
+        return self
+
+
+def record_json_schema() -> dict:
+    """The JSON Schema of a case record, as checked in at schemas/case-record.schema.json."""
+    schema = CaseRecord.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://qa-engine.invalid/schemas/case-record.schema.json"
+    return schema

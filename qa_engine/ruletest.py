@@ -1,0 +1,169 @@
+"""Each rule's own test cases (rules/<id>.cases.yaml): records that must come out met, not met, not applicable...
+
+A cases file gives a ``defaults`` record and a list of cases; each case's ``record`` is merged over
+the defaults (mappings merge, lists replace), judged as of the case's ``as_of`` date with optional
+parameter overrides, and must come out with the ``expect``-ed outcome. The same runner serves
+``qa-engine rules test`` and the pytest suite, so a rule's cases are checked the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
+
+from qa_engine._durable import get_backend
+from qa_engine.calendar import WorkingCalendar
+from qa_engine.compile import compile_rule, pack_rulesets
+from qa_engine.errors import RuleSchemaError
+from qa_engine.facts import derive
+from qa_engine.findings import OUTCOMES, Finding, reduce
+from qa_engine.records import CaseRecord
+from qa_engine.rules import CASES_SUFFIX, Policy, Rule, RulePack, load_yaml
+
+__all__ = ["CaseResult", "RuleCase", "load_cases", "run_case", "run_pack_cases"]
+
+_CASES_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["rule", "cases"],
+    "properties": {
+        "rule": {"type": "string"},
+        "defaults": {"type": "object"},
+        "cases": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "as_of", "expect"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-z0-9_]+$"},
+                    "description": {"type": "string"},
+                    "as_of": {"type": "string"},
+                    "record": {"type": "object"},
+                    "parameters": {"type": "object"},
+                    "expect": {"enum": list(OUTCOMES)},
+                    "message_contains": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    """One test case of one rule."""
+
+    rule_id: str
+    name: str
+    as_of: dt.date
+    record: dict[str, Any]
+    parameters: dict[str, Any]
+    expect: str
+    message_contains: str | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """How a case came out: passed or not, and what was found."""
+
+    case: RuleCase
+    passed: bool
+    outcome: str | None
+    detail: str
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for key, value in over.items():
+            merged[key] = _merge(base.get(key), value) if key in base else value
+        return merged
+    return over
+
+
+def cases_path(rule: Rule) -> Path:
+    """Where a rule's cases live: beside it, as <id>.cases.yaml."""
+    return Path(rule.path).with_name(rule.id + CASES_SUFFIX)
+
+
+def load_cases(rule: Rule) -> list[RuleCase]:
+    """A rule's cases, validated; a missing or malformed file raises RuleSchemaError."""
+    path = cases_path(rule)
+    if not path.exists():
+        msg = f"rule {rule.id} has no test cases: add {path.name} beside it"
+        raise RuleSchemaError(msg, path=path, rule_id=rule.id)
+    data = load_yaml(path, RuleSchemaError)
+    errors = list(Draft202012Validator(_CASES_SCHEMA).iter_errors(data))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+        msg = f"at {where}: {errors[0].message}"
+        raise RuleSchemaError(msg, path=path, rule_id=rule.id)
+    if data["rule"] != rule.id:
+        msg = f"cases are for rule {data['rule']!r}, but sit beside rule {rule.id!r}"
+        raise RuleSchemaError(msg, path=path, rule_id=rule.id)
+    defaults = data.get("defaults", {})
+    out = []
+    for case in data["cases"]:
+        for name in case.get("parameters", {}):
+            if name not in rule.parameters:
+                msg = f"case {case['name']}: rule {rule.id} has no parameter {name!r}"
+                raise RuleSchemaError(msg, path=path, rule_id=rule.id)
+        out.append(
+            RuleCase(
+                rule_id=rule.id,
+                name=case["name"],
+                as_of=dt.date.fromisoformat(case["as_of"]),
+                record=_merge(defaults, case.get("record", {})),
+                parameters=case.get("parameters", {}),
+                expect=case["expect"],
+                message_contains=case.get("message_contains"),
+                path=path,
+            )
+        )
+    return out
+
+
+def run_case(rule: Rule, case: RuleCase, policy: Policy | None = None) -> CaseResult:
+    """Judge a case's record with this one rule, through the compiler and durable_rules, and compare."""
+    policy = policy or Policy()
+    try:
+        record = CaseRecord.model_validate(case.record)
+    except ValidationError as exc:
+        return CaseResult(case, False, None, f"the case's record is invalid: {exc.errors()[0]['msg']} at "
+                                             f"{'/'.join(map(str, exc.errors()[0]['loc']))}")
+    params = {**policy.parameters_for(rule), **case.parameters}
+    compiled = compile_rule(rule, params)
+    (ruleset,) = pack_rulesets([compiled], prefix="case")
+    facts = derive(record, case.as_of, WorkingCalendar(policy.region, policy.closure_days), policy.settings)
+    firings = get_backend().evaluate(ruleset, facts)
+    finding: Finding = reduce(compiled, firings, facts.case,
+                              {"case_id": record.case_id, "order_type": record.order.order_type.value})
+    if finding.outcome != case.expect:
+        return CaseResult(case, False, finding.outcome,
+                          f"expected {case.expect}, got {finding.outcome}: {finding.message}")
+    if case.message_contains and case.message_contains not in finding.message:
+        return CaseResult(case, False, finding.outcome,
+                          f"message {finding.message!r} does not contain {case.message_contains!r}")
+    return CaseResult(case, True, finding.outcome, finding.message)
+
+
+def run_pack_cases(pack: RulePack) -> list[CaseResult]:
+    """Every case of every rule in the pack."""
+    return [run_case(rule, case) for rule in pack.rules for case in load_cases(rule)]
+
+
+def coverage_gaps(rule: Rule, cases: list[RuleCase]) -> list[str]:
+    """Outcomes a rule's cases must show and do not: met, not met and not applicable always;
+    insufficient data when the rule requires facts that can be missing."""
+    wanted = {"met", "not_met", "not_applicable"}
+    if rule.requires or (rule.for_each and rule.for_each.requires):
+        wanted.add("insufficient_data")
+    return sorted(wanted - {c.expect for c in cases})

@@ -1,0 +1,88 @@
+"""Validating raw records into CaseRecords, and describing each rejection by file, position, field and reason."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from qa_engine.records import CaseRecord
+from qa_engine.sources import RawRecord
+
+__all__ = ["Problem", "Rejection", "Validator"]
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+
+
+class Problem(BaseModel):
+    """One thing wrong with a record: the JSON pointer of the field and what was wrong (never the value)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pointer: str
+    reason: str
+
+
+class Rejection(BaseModel):
+    """A record that was not audited, and why: one line of rejected.jsonl."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    position: str
+    case_id: str | None
+    pointer: str
+    reason: str
+    problems: list[Problem]
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown field: not in the case record schema (check the spelling, or map it with a mapping file)"
+    if kind == "missing":
+        return "required field is missing"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+class Validator:
+    """Validates records one at a time and remembers case ids, so a repeated case id is rejected."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def validate(self, raw: RawRecord) -> CaseRecord | Rejection:
+        """The validated record, or a Rejection naming the field and the reason."""
+        case_id = None
+        if isinstance(raw.data, dict):
+            value = raw.data.get("case_id")
+            if isinstance(value, str) and _ID.match(value):
+                case_id = value
+        if raw.error is not None:
+            return self._reject(raw, case_id, [Problem(pointer="", reason=raw.error)])
+        if not isinstance(raw.data, dict):
+            return self._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
+        try:
+            record = CaseRecord.model_validate(raw.data)
+        except ValidationError as exc:
+            problems = [Problem(pointer=_pointer(e["loc"]), reason=_reason(e)) for e in exc.errors()]
+            return self._reject(raw, case_id, problems)
+        except RecursionError:
+            return self._reject(raw, case_id, [Problem(pointer="", reason="record nests too deeply")])
+        first = self._seen.get(record.case_id)
+        if first is not None:
+            reason = f"duplicate case_id: the same case_id was first read at {first}"
+            return self._reject(raw, case_id, [Problem(pointer="/case_id", reason=reason)])
+        self._seen[record.case_id] = f"{raw.source} {raw.position}"
+        return record
+
+    @staticmethod
+    def _reject(raw: RawRecord, case_id: str | None, problems: list[Problem]) -> Rejection:
+        return Rejection(source=raw.source, position=raw.position, case_id=case_id, pointer=problems[0].pointer,
+                         reason=problems[0].reason, problems=problems)
