@@ -66,6 +66,9 @@ MAX_FIELDS_PER_FACT = 250
 """durable_rules fails (error 302) above 253 properties on one fact."""
 MAX_RULES_PER_RULESET = 250
 """durable_rules hangs while creating a ruleset of more than 512 rules; we stay well below."""
+MAX_EXPRESSION_SLOTS = 31
+"""durable_rules gives each condition 32 expression slots (MAX_SEQUENCE_EXPRESSIONS, error 113 when
+full): every $and / $or takes two, every comparison with another fact one."""
 
 CASE_ALIAS, ITEM_ALIAS, MATCH_ALIAS = "c", "i", "x"
 _CMP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
@@ -163,7 +166,7 @@ class _Compiler:
             op = "all" if "all" in cond else "any"
             parts = [self.condition(c, kind, negate) for c in cond[op]]
             use_and = (op == "all") != negate
-            return parts[0] if len(parts) == 1 else {"$and" if use_and else "$or": parts}
+            return _flat("$and" if use_and else "$or", parts)
         if "not" in cond:
             return self.condition(cond["not"], kind, not negate)
         name = cond["fact"]
@@ -177,9 +180,9 @@ class _Compiler:
             inside = values[0] if len(values) == 1 else None
             is_in = {name: inside} if inside is not None else {"$or": [{name: v} for v in values]}
             not_in = {"$and": [present, *({"$neq": {name: v}} for v in values)]}
-            if (op == "in") != negate:
-                return is_in
-            return {"$or": [not_in, missing]} if negate else not_in
+            holds = is_in if (op == "in") != negate else not_in
+            # a test on an absent fact is false, so its negation is true when the fact is absent
+            return {"$or": [holds, missing]} if negate else holds
         if isinstance(operand, dict) and "fact" in operand:
             other = operand["fact"]
             other_spec = self.spec(kind, other)
@@ -211,9 +214,33 @@ class _Compiler:
         return present, missing[0] if len(missing) == 1 else {"$or": missing}
 
 
+def _flat(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{op: parts}`` with nested uses of the same op spliced in (each $and / $or costs durable_rules slots)."""
+    flat: list[dict[str, Any]] = []
+    for part in parts:
+        flat.extend(part[op] if set(part) == {op} else [part])
+    return flat[0] if len(flat) == 1 else {op: flat}
+
+
 def _fact(kind: str, *tests: dict[str, Any] | None) -> dict[str, Any]:
-    parts = [{KIND_FIELD: kind}, *(t for t in tests if t)]
-    return parts[0] if len(parts) == 1 else {"$and": parts}
+    return _flat("$and", [{KIND_FIELD: kind}, *(t for t in tests if t)])
+
+
+def expression_slots(test: Any) -> int:
+    """How many of durable_rules' per-condition expression slots a compiled condition uses."""
+    if not isinstance(test, dict):
+        return 0
+    used = 0
+    for key, value in test.items():
+        if key in ("$and", "$or"):
+            used += 2 + sum(expression_slots(v) for v in value)
+        elif isinstance(value, dict):
+            inner = next(iter(value.values()), None) if len(value) == 1 else None
+            if key.startswith("$") and isinstance(inner, dict):
+                used += 1  # a comparison whose right side is another fact's field
+            elif not key.startswith("$"):
+                used += 1  # a join: field equals another alias's field
+    return used
 
 
 def compile_rule(rule: Rule, params: dict[str, Any]) -> CompiledRule:
@@ -289,6 +316,15 @@ def compile_rule(rule: Rule, params: dict[str, Any]) -> CompiledRule:
         weights[CASE_KIND] = gated
         weights[kind] = weights.get(kind, 0) + gated
     _check_messages(comp)
+    for name, durable_rule in out.items():
+        for condition in durable_rule["all"]:
+            (alias, test), = condition.items()
+            used = expression_slots(test)
+            if used > MAX_EXPRESSION_SLOTS:
+                raise comp.fail(
+                    f"a condition is too complex for durable_rules ({name}, {alias}: {used} of "
+                    f"{MAX_EXPRESSION_SLOTS} expression slots); simplify it or split the rule"
+                )
     for kind, names in comp.fields.items():
         if len(names) > MAX_FIELDS_PER_FACT:
             raise comp.fail(f"reads {len(names)} {kind} facts; durable_rules allows {MAX_FIELDS_PER_FACT}")
