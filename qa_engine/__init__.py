@@ -4,11 +4,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from qa_engine.engine import AuditResult, Auditor, audit, validate_inputs  # noqa: E402
-from qa_engine.errors import ConfigError, EngineError, PolicyError, QAEngineError, RuleError  # noqa: E402
-from qa_engine.findings import Finding, Summary  # noqa: E402
-from qa_engine.records import CaseRecord  # noqa: E402
-from qa_engine.rules import Policy, RulePack, load_policy, load_rules  # noqa: E402
+from qa_engine.engine import Auditor, AuditResult, audit, validate_inputs
+from qa_engine.errors import ConfigError, EngineError, PolicyError, QAEngineError, RuleError
+from qa_engine.findings import Finding, Summary
+from qa_engine.records import CaseRecord
+from qa_engine.rules import Policy, RulePack, load_policy, load_rules
 
 __all__ = [
     "AuditResult",

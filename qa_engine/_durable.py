@@ -25,7 +25,7 @@ import copy
 import itertools
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,10 +188,8 @@ class DurableBackend:
                         raise OutcomeInvariantError(msg) from exc
             finally:
                 self._sink = []
-                try:
+                with suppress(durable_rules_engine.error):  # never created if the first assert failed
                     self._host.delete_state(ruleset.name, sid)
-                except durable_rules_engine.error:
-                    pass  # the session was never created (the first assert failed)
             return fired
 
     @staticmethod

@@ -154,8 +154,8 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
 def rules_lint(rules_dir: Path | None) -> None:
     """Check every rule file, its compilation to durable_rules, and that its cases cover every outcome."""
     from qa_engine.compile import compile_pack
-    from qa_engine.ruletest import coverage_gaps, load_cases
     from qa_engine.rules import load_rules
+    from qa_engine.ruletest import coverage_gaps, load_cases
 
     try:
         pack = load_rules(rules_dir)

@@ -179,7 +179,7 @@ class _Compiler:
             values = [self.value(spec, v) for v in operand]
             inside = values[0] if len(values) == 1 else None
             is_in = {name: inside} if inside is not None else {"$or": [{name: v} for v in values]}
-            not_in = {"$and": [present, *({"$neq": {name: v}} for v in values)]}
+            not_in = _flat("$and", [{"$neq": {name: v}} for v in values])  # $neq is false on an absent fact
             holds = is_in if (op == "in") != negate else not_in
             # a test on an absent fact is false, so its negation is true when the fact is absent
             return {"$or": [holds, missing]} if negate else holds
@@ -192,15 +192,15 @@ class _Compiler:
         else:
             rhs = self.value(spec, operand)
         if negate:
-            return {"$or": [self._compare(_FLIP[op], name, rhs, present), missing]}
-        return self._compare(op, name, rhs, present)
+            return {"$or": [self._compare(_FLIP[op], name, rhs), missing]}
+        return self._compare(op, name, rhs)
 
     @staticmethod
-    def _compare(op: str, name: str, rhs: Any, present: dict[str, Any]) -> dict[str, Any]:
+    def _compare(op: str, name: str, rhs: Any) -> dict[str, Any]:
         if op == "eq":
             return {name: rhs}
         if op == "ne":
-            return {"$and": [present, {"$neq": {name: rhs}}]}
+            return {"$neq": {name: rhs}}  # durable_rules: $neq is false when the fact is absent
         return {_CMP[op]: {name: rhs}}
 
     def requires(self, kind: str, names: tuple[str, ...]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
@@ -160,7 +161,7 @@ def derive(record: CaseRecord, as_of: dt.date, calendar: WorkingCalendar, settin
         reviews = sorted({r.date for p in plans for r in p.reviews if plan.created_date <= r.date <= as_of})
         until = min(as_of, ended) if ended else as_of
         points = [plan.created_date, *(d for d in reviews if d <= until), until]
-        case["plan_longest_unreviewed_months"] = max(months_between(a, b) for a, b in zip(points, points[1:]))
+        case["plan_longest_unreviewed_months"] = max(months_between(a, b) for a, b in pairwise(points))
         case["plan_review_count"] = len(reviews)
 
     items: dict[str, list[dict[str, Any]]] = {"failure": [], "response": []}

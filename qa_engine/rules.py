@@ -68,7 +68,7 @@ def load_yaml(path: Path, error: type[Exception]) -> Any:
         msg = f"cannot read {path}: {exc}"
         raise error(msg) from exc
     try:
-        return _plain(yaml.load(text, Loader=_Loader))  # noqa: S506 - a safe loader, see _Loader
+        return _plain(yaml.load(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -292,7 +292,7 @@ class Policy:
     service: str | None = None
     region: str = "england"
     closure_days: tuple[dt.date, ...] = ()
-    settings: FactSettings = FactSettings()
+    settings: FactSettings = field(default_factory=FactSettings)
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     path: str | None = None
     sha256: str | None = None

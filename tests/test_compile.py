@@ -158,7 +158,7 @@ class TestLimits:
     def test_fifteen_alternatives_fit(self):
         """Below the limit (negations included), the condition compiles and durable_rules accepts it."""
         many = {"all": [{"any": [{"fact": "rosh_level", "eq": "low"}, {"fact": "working_days_since_start", "eq": i}]}
-                        for i in range(5)]}
+                        for i in range(4)]}
         compiled = compile_rule(_rule(expects=many), {})
         (ruleset,) = pack_rulesets([compiled], prefix="fits")
 

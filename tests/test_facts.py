@@ -11,8 +11,8 @@ from qa_engine.records import CaseRecord
 CAL = WorkingCalendar()
 
 
-def _facts(record, as_of, settings=FactSettings()):
-    return derive(CaseRecord.model_validate(record), dt.date.fromisoformat(as_of), CAL, settings)
+def _facts(record, as_of, settings=None):
+    return derive(CaseRecord.model_validate(record), dt.date.fromisoformat(as_of), CAL, settings or FactSettings())
 
 
 def test_assessment_completed_after_audit_date_is_not_yet_done(minimal_record):
