@@ -15,6 +15,9 @@ Traps handled here (../shared/reference/durable-rules-notes.md, section 0):
   deleted in ``finally``, so state never accumulates across cases.
 * ``register_rulesets`` mutates its argument and rulesets can never be removed: we register a deep
   copy, once per content-hashed name, on one Host per process.
+* Deleting a session whose every assert went unhandled can crash the process (a segmentation fault
+  when no session of that ruleset was ever handled before; found while testing this adapter): a
+  session is deleted only once a fact in it was handled, and an unhandled session stores nothing.
 * ``Host()`` starts two timer threads that dispatch actions concurrently with our calls; we use no
   timers, so our Host does not start them, and a lock serialises every engine call.
 """
@@ -166,6 +169,7 @@ class DurableBackend:
             fired: list[Firing] = []
             self._sink = fired
             context = f"case {facts.case_id}, ruleset {ruleset.name}"
+            handled = False
             try:
                 with _mapped_errors(context):
                     for kind, items in facts.items.items():
@@ -176,20 +180,25 @@ class DurableBackend:
                             fact = {n: item[n] for n in names if n in item}
                             fact.update({"id": item["id"], KIND_FIELD: kind, "sid": sid})
                             try:
-                                self._check(self._host.assert_fact(ruleset.name, fact), context)
+                                state = self._host.assert_fact(ruleset.name, fact)
+                                handled = True
+                                self._check(state, context)
                             except engine.MessageNotHandledException:
                                 continue  # no rule in this ruleset reads this item
                     case = {n: facts.case[n] for n in ruleset.fields[CASE_KIND] if n in facts.case}
                     case.update({"id": facts.case_id, KIND_FIELD: CASE_KIND, "sid": sid})
                     try:
-                        self._check(self._host.assert_fact(ruleset.name, case), context)
+                        state = self._host.assert_fact(ruleset.name, case)
+                        handled = True
+                        self._check(state, context)
                     except engine.MessageNotHandledException as exc:
                         msg = f"{context}: no rule gave the case an outcome"
                         raise OutcomeInvariantError(msg) from exc
             finally:
                 self._sink = []
-                with suppress(durable_rules_engine.error):  # never created if the first assert failed
-                    self._host.delete_state(ruleset.name, sid)
+                if handled:
+                    with suppress(durable_rules_engine.error):
+                        self._host.delete_state(ruleset.name, sid)
             return fired
 
     @staticmethod

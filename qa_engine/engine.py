@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from qa_engine import __version__
-from qa_engine._durable import get_backend
+from qa_engine._durable import durable_version, get_backend
 from qa_engine.calendar import WorkingCalendar
 from qa_engine.compile import CompiledPack, compile_pack
 from qa_engine.facts import derive
@@ -182,7 +182,7 @@ def audit(
     _write_json(out / "summary.json", built.model_dump(mode="json"))
     run = {
         "qa_engine_version": __version__,
-        "durable_rules_version": _durable_version(),
+        "durable_rules_version": durable_version(),
         "as_of": as_of.isoformat(),
         "inputs": _input_manifest(inputs),
         "counts": counts,
@@ -201,12 +201,6 @@ def audit(
     log.info("audit.done", **counts, duration_seconds=run["duration_seconds"])
     worst_name = next((k for k, v in SEVERITY_RANK.items() if v == worst), None)
     return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run)
-
-
-def _durable_version() -> str:
-    from qa_engine._durable import durable_version
-
-    return durable_version()
 
 
 def _validated(raws: Iterable[RawRecord], counts: dict[str, int]) -> Iterable[CaseRecord | Rejection]:

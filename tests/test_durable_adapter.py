@@ -1,0 +1,117 @@
+"""The durable_rules adapter handles each trap in durable-rules-notes.md section 0, and maps its errors."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from qa_engine._durable import DurableBackend, get_backend
+from qa_engine.compile import CompiledRuleset, Variant, compile_pack
+from qa_engine.engine import Auditor
+from qa_engine.errors import EngineError, EngineLimitError, OutcomeInvariantError
+from qa_engine.facts import CaseFacts
+from qa_engine.records import CaseRecord
+
+
+def _ruleset(name: str, definition: dict, fields: dict | None = None) -> CompiledRuleset:
+    variants = {rule: Variant("1.1-test", "met", "case") for rule in definition}
+    for rule in definition.values():
+        rule["run"] = next(k for k, v in definition.items() if v is rule)
+    return CompiledRuleset(name=name, definition=definition, variants=variants,
+                           fields=fields or {"case": ("x",)}, rule_ids=("1.1-test",))
+
+
+def test_pure_negation_is_refused():
+    """A rule on a missing field alone would loop forever in durable_rules, so it is never registered."""
+    ruleset = _ruleset("trap-negation", {"r": {"all": [{"c": {"$nex": {"x": 1}}}]}})
+
+    with pytest.raises(EngineError, match="positive test"):
+        get_backend().register(ruleset)
+
+
+def test_case_matching_nothing_is_an_invariant_error():
+    """A case no rule judges raises (durable_rules' MessageNotHandledException), never passes silently."""
+    ruleset = _ruleset("trap-unhandled", {"r": {"all": [{"c": {"$and": [{"_k": "case"}, {"x": 1}]}}]}})
+
+    with pytest.raises(OutcomeInvariantError, match="no rule gave the case an outcome"):
+        get_backend().evaluate(ruleset, CaseFacts("K-1", {"x": 2}))
+
+
+def test_too_many_rules_on_one_fact_is_a_limit_error():
+    """65 rules matching one fact is durable_rules error 303, reported as an EngineLimitError."""
+    definition = {f"r{i}": {"all": [{"c": {"$and": [{"_k": "case"}, {"$gte": {"x": i}}]}}]} for i in range(65)}
+    ruleset = _ruleset("trap-303", definition)
+
+    with pytest.raises(EngineLimitError, match="more rules match one fact"):
+        get_backend().evaluate(ruleset, CaseFacts("K-1", {"x": 100}))
+
+
+def test_exception_in_an_action_is_not_swallowed():
+    """durable_rules stores action exceptions in the state; the adapter raises them."""
+    backend = DurableBackend()  # a private backend: its actions are replaced below
+
+    def boom(_variant):
+        def action(_c):
+            raise RuntimeError("boom")
+
+        return action
+
+    backend._action = boom
+    ruleset = _ruleset("trap-action", {"r": {"all": [{"c": {"$and": [{"_k": "case"}, {"x": 1}]}}]}})
+
+    with pytest.raises(EngineError, match="action failed"):
+        backend.evaluate(ruleset, CaseFacts("K-1", {"x": 1}))
+
+
+def test_state_does_not_accumulate_across_cases(pack, example_records):
+    """Each case gets its own session, deleted afterwards: 1,500 cases pass durable_rules' 1,024-session cap."""
+    import datetime as dt
+
+    auditor = Auditor(pack, as_of=dt.date(2016, 2, 15))
+    records = [CaseRecord.model_validate(r) for r in example_records]
+    backend = get_backend()
+    for i in range(1500):
+        auditor.audit_record(records[i % len(records)])
+
+    assert all(0 == backend.live_sessions(rs) for rs in auditor.compiled.rulesets)
+
+
+def test_item_order_does_not_change_outcomes(pack, example_records):
+    """none() depends on arrival order in durable_rules; asserting the case fact last makes order irrelevant."""
+    import datetime as dt
+
+    from qa_engine.facts import derive
+    from qa_engine.findings import reduce
+
+    auditor = Auditor(pack, as_of=dt.date(2016, 2, 15))
+    compiled = compile_pack(pack)
+    r = random.Random(7)
+    for raw in example_records:
+        record = CaseRecord.model_validate(raw)
+        facts = derive(record, auditor.as_of, auditor.calendar, auditor.policy.settings)
+        shuffled = CaseFacts(facts.case_id, facts.case, {k: r.sample(v, len(v)) for k, v in reversed(facts.items.items())})
+        meta = {"case_id": record.case_id, "order_type": record.order.order_type.value}
+        for facts_variant in (facts, shuffled):
+            outcomes = []
+            for ruleset in compiled.rulesets:
+                firings = get_backend().evaluate(ruleset, facts_variant)
+                for rule_id in ruleset.rule_ids:
+                    mine = [f for f in firings if f.variant.rule_id == rule_id]
+                    outcomes.append(reduce(compiled.rules[rule_id], mine, facts.case, meta).outcome)
+            if facts_variant is facts:
+                expected = outcomes
+
+        assert expected == outcomes
+
+
+def test_only_the_adapter_imports_durable_rules():
+    """Every other module reaches durable_rules through qa_engine._durable."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "qa_engine"
+    pattern = re.compile(r"^\s*(import|from) durable(_rules_engine)?\b", re.MULTILINE)
+    importers = sorted(p.name for p in package.rglob("*.py") if pattern.search(p.read_text()))
+
+    assert ["_durable.py"] == importers
