@@ -46,3 +46,8 @@ def write_generated_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)
     return written
+
+
+if __name__ == "__main__":  # python -m qa_engine.schemas regenerates the generated schemas
+    for written in write_generated_schemas():
+        print(written)

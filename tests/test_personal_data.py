@@ -1,0 +1,62 @@
+"""No name, date of birth, address or free-text note from the input reaches a log line or a finding."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from qa_engine.cli import cli
+
+from .conftest import EXAMPLE_AS_OF
+
+SENTINELS = {
+    "name": "Zebedee Sentinelname",
+    "dob": "2001-02-03",
+    "address": "17 Sentinel Street, Derby",
+    "note": "SENTINEL-NOTE said something private",
+    "decision": "SENTINEL-DECISION text",
+}
+
+
+def _records(example_records):
+    good = json.loads(json.dumps(example_records[0]))
+    good["child"].update(name=SENTINELS["name"], date_of_birth=SENTINELS["dob"], address=SENTINELS["address"])
+    good["contacts"][0]["note"] = SENTINELS["note"]
+    good["oversight"] = [{"entry_id": "OV-1", "date": "2016-01-05", "manager_id": "MGR-1", "target": "case",
+                          "decision_text": SENTINELS["decision"]}]
+    bad_dob = json.loads(json.dumps(good))
+    bad_dob["case_id"] = "BAD-1"
+    bad_dob["child"]["date_of_birth"] = SENTINELS["name"]  # a name typed into the date of birth column
+    bad_extra = json.loads(json.dumps(good))
+    bad_extra["case_id"] = "BAD-2"
+    bad_extra["child"]["home_address"] = SENTINELS["address"]
+    bad_note = json.loads(json.dumps(good))
+    bad_note["case_id"] = "BAD-3"
+    bad_note["contacts"][0]["note"] = {"text": SENTINELS["note"]}
+    return [good, bad_dob, bad_extra, bad_note]
+
+
+def test_sentinels_never_reach_logs_or_findings(tmp_path, example_records):
+    """Personal details planted in good and bad records appear in no log event and no output but the input."""
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in _records(example_records)) + "\n")
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(cli, ["--log-format", "json", "--log-level", "debug", "audit", str(path),
+                                      "--as-of", EXAMPLE_AS_OF, "--out", str(out)])
+    validated = CliRunner().invoke(cli, ["--log-format", "json", "validate", str(path)])
+
+    assert 0 == result.exit_code, result.output
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert {"audit.start", "record.rejected", "audit.done"} <= {e["event"] for e in events}
+    texts = {
+        "audit log": result.stderr,
+        "audit stdout": result.stdout,
+        "validate output": validated.stdout + validated.stderr,
+        **{p.name: p.read_text() for p in out.iterdir()},
+    }
+    for where, text in texts.items():
+        for what, sentinel in SENTINELS.items():
+            assert sentinel not in text, f"{what} leaked into {where}"
+            assert "Sentinel" not in text and "SENTINEL" not in text, where
