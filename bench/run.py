@@ -54,7 +54,7 @@ def main() -> None:
         data = Path(tmp) / "cases.jsonl"
         n = make_input(args.copies, data)
         exe = [sys.executable, "-m", "qa_engine", "--log-level", "error"]
-        t_validate, rss_validate = timed([*exe, "validate", str(data)])
+        t_validate, _ = timed([*exe, "validate", str(data)])
         t_audit, rss_audit = timed([*exe, "audit", str(data), "--as-of", args.as_of, "--out", str(Path(tmp) / "out")])
     print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
     print(f"cases: {n}")

@@ -23,7 +23,7 @@ class TestErrors:
         """A misspelt rule id is an error naming the rule meant."""
         path = _write(tmp_path, "parameters:\n  1.1-initial-assesment-timely: {deadline_working_days: 10}\n")
 
-        with pytest.raises(PolicyError, match="did you mean '1.1-initial-assessment-timely'"):
+        with pytest.raises(PolicyError, match=r"did you mean '1\.1-initial-assessment-timely'"):
             load_policy(path, pack)
 
     def test_unknown_parameter_names_the_nearest(self, tmp_path, pack):

@@ -7,7 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from qa_engine.rules import DEFAULT_RULES_DIR, CASES_SUFFIX, CRITERIA_FILE, load_yaml
+from qa_engine.rules import CASES_SUFFIX, CRITERIA_FILE, DEFAULT_RULES_DIR, load_yaml
 from qa_engine.schemas import SCHEMA_DIR, generated_schemas, load_schema, render
 
 from .conftest import EXAMPLES
