@@ -2,7 +2,8 @@
 
 Rules never see a raw record. They test the facts named in ``CATALOGUE``: working days, months,
 counts and levels already reduced to numbers, judged *as of the audit date*, so that work not yet
-due is not missing and the same input gives the same facts on any day it is run.
+due is not missing and the same input gives the same facts on any day it is run. Anything dated
+after the audit date is ignored.
 
 A fact that cannot be known (no start date, no completed assessment) is simply absent; rules
 either require it (absent -> ``insufficient_data``) or treat a comparison on it as false.
@@ -12,6 +13,7 @@ Nothing here is ever ``None`` in the output: durable_rules treats ``null`` as pr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
@@ -21,17 +23,21 @@ from dateutil.relativedelta import relativedelta
 from qa_engine.calendar import WorkingCalendar, months_between
 from qa_engine.records import (
     LEVEL_RANK,
+    Assessment,
     AssessmentStage,
     CaseRecord,
     ContactOutcome,
     EnforcementActionType,
     InterventionLevel,
     Level,
+    Need,
+    OffenceCategory,
     OrderType,
+    Plan,
     PlanType,
 )
 
-__all__ = ["CASE_KIND", "CATALOGUE", "CaseFacts", "FactSettings", "FactSpec", "derive"]
+__all__ = ["CASE_KIND", "CATALOGUE", "ITEM_KINDS", "CaseFacts", "FactSettings", "FactSpec", "derive"]
 
 CASE_KIND = "case"
 """The kind of the one fact per case that every rule joins; it is asserted last."""
@@ -50,53 +56,167 @@ class FactSpec:
     values: tuple[str, ...] = ()
 
 
-def _spec(kind: str, name: str, type_: FactType, description: str, values: tuple[str, ...] = ()) -> FactSpec:
-    return FactSpec(kind, name, type_, description, values)
-
-
 _LEVELS = tuple(level.value for level in Level)
 _ACTIONS = tuple(a.value for a in EnforcementActionType)
+_ANSWERS = ("yes", "no", "not_applicable")
+_NEEDS = tuple(n.value for n in Need)
+_CHANGES = ("new_offence", "custody", "release", "change_of_address", "change_of_care_status", "risk_change",
+            "safeguarding_incident")
+CRITERIA_KEYS = ("1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "4.3", "OM")
+
+
+def _judgement_fact(criterion: str) -> str:
+    return "judgement_" + criterion.replace(".", "_").lower()
+
+
+# (kind, name, type, description[, values]) -- the one place a fact is named and explained.
+_FACTS: list[tuple[Any, ...]] = [
+    ("case", "order_type", "enum", "The order under supervision.", tuple(o.value for o in OrderType)),
+    ("case", "intervention_level", "enum", "Scaled-approach intervention level.",
+     tuple(i.value for i in InterventionLevel)),
+    ("case", "child_age", "integer", "The child's age at sentence (recorded, or from the date of birth)."),
+    ("case", "working_days_since_sentence", "integer", "Working days from the sentence to the audit date."),
+    ("case", "working_days_since_start", "integer",
+     "Working days from the order's start (a referral order's contract signing) to the audit date."),
+    ("case", "months_since_start", "number",
+     "Calendar months from the start to the audit date, or to the order's end if it ended earlier."),
+    ("case", "initial_assessment_completed", "boolean",
+     "A start-of-order assessment was completed on or before the audit date."),
+    ("case", "initial_assessment_working_days", "integer",
+     "Working days from the order's start to completion of the first start-of-order assessment."),
+    ("case", "initial_lor_recorded", "boolean", "The start-of-order assessment records the likelihood of reoffending."),
+    ("case", "initial_factors_recorded", "boolean", "The start-of-order assessment records the factors behind offending."),
+    ("case", "assessment_longest_unreviewed_months", "number",
+     "Longest span, in months, between the start-of-order assessment, later completed assessments and the audit date."),
+    ("case", "rosh_screened", "boolean",
+     "The start-of-order assessment, completed by the audit date, records a risk of serious harm level."),
+    ("case", "rosh_level", "level", "Risk of serious harm in the latest assessment completed by the audit date.",
+     _LEVELS),
+    ("case", "rosh_full_analysis", "boolean",
+     "The latest assessment with a risk of serious harm level records a full risk-of-harm analysis."),
+    ("case", "rosh_longest_unreviewed_months", "number",
+     "Longest span, in months, from the first risk of serious harm rating without another."),
+    ("case", "rosh_countersign_working_days", "integer",
+     "Working days from completion of the latest risk-rated assessment to a manager's countersignature."),
+    ("case", "relevant_behaviour_considered", "boolean",
+     "The start-of-order assessment records that alleged and other relevant behaviour was considered."),
+    ("case", "sw_screened", "boolean", "The start-of-order assessment records a safety and wellbeing level."),
+    ("case", "sw_start_level", "level", "Safety and wellbeing level at the start of the order.", _LEVELS),
+    ("case", "sw_level", "level", "Safety and wellbeing level in the latest assessment completed by the audit date.",
+     _LEVELS),
+    ("case", "sw_reviewed", "boolean", "An assessment after the start-of-order one rates safety and wellbeing again."),
+    ("case", "sw_longest_unreviewed_months", "number",
+     "Longest span, in months, from the first safety and wellbeing rating without another."),
+    ("case", "exploitation_indicators", "boolean",
+     "Exploitation indicators are recorded (in an assessment or as a safeguarding event)."),
+    ("case", "exploitation_screened", "boolean", "An exploitation screening is recorded."),
+    ("case", "health_screened", "boolean", "An assessment records that health needs were screened."),
+    ("case", "mappa_considered", "boolean", "An assessment records whether the child is eligible for MAPPA."),
+    ("case", "mappa_eligible", "boolean", "An assessment records the child as eligible for MAPPA."),
+    ("case", "mappa_category_recorded", "boolean", "A MAPPA category is recorded."),
+    ("case", "mappa_level_recorded", "boolean", "A MAPPA level is recorded."),
+    ("case", "offence_violent_or_sexual", "boolean",
+     "The main offence is violence against the person, robbery or a sexual offence."),
+    ("case", "initial_assessment_countersigned", "boolean",
+     "The start-of-order assessment was countersigned by a manager."),
+    ("case", "intervention_plan_recorded", "boolean",
+     "An intervention plan (or referral order contract) was created on or before the audit date."),
+    ("case", "plan_working_days", "integer", "Working days from the order's start to the intervention plan."),
+    ("case", "plan_child_involved", "boolean", "The intervention plan records the child's involvement."),
+    ("case", "plan_parent_involved", "boolean", "The intervention plan records a parent's or carer's involvement."),
+    ("case", "plan_diversity_addressed", "boolean", "The intervention plan addresses diversity needs."),
+    ("case", "plan_barriers_addressed", "boolean", "The intervention plan addresses barriers to engagement."),
+    ("case", "plan_countersigned", "boolean", "The intervention plan was countersigned by a manager."),
+    ("case", "plan_longest_unreviewed_months", "number",
+     "Longest span, in calendar months, between the intervention plan's creation, its reviews and the audit date "
+     "(or the order's end)."),
+    ("case", "plan_review_count", "integer", "Reviews of the intervention plan on or before the audit date."),
+    ("case", "risk_plan_recorded", "boolean", "A risk-of-harm plan was created on or before the audit date."),
+    ("case", "risk_plan_working_days", "integer", "Working days from the order's start to the risk-of-harm plan."),
+    ("case", "risk_plan_contingency", "boolean", "The risk-of-harm plan records contingency arrangements."),
+    ("case", "risk_plan_longest_unreviewed_months", "number",
+     "Longest span, in months, between the risk-of-harm plan, its reviews and the audit date."),
+    ("case", "safety_plan_recorded", "boolean", "A safety and wellbeing plan was created on or before the audit date."),
+    ("case", "safety_plan_working_days", "integer", "Working days from the order's start to the safety plan."),
+    ("case", "safety_plan_contingency", "boolean", "The safety and wellbeing plan records contingency arrangements."),
+    ("case", "safety_plan_longest_unreviewed_months", "number",
+     "Longest span, in months, between the safety plan, its reviews and the audit date."),
+    ("case", "psr_requested", "boolean", "A pre-sentence report was requested."),
+    ("case", "psr_due_passed", "boolean", "The report's due date is on or before the audit date."),
+    ("case", "psr_submitted", "boolean", "The report was submitted on or before the audit date."),
+    ("case", "psr_late_working_days", "integer", "Working days from the due date to submission (0 or less: on time)."),
+    ("case", "psr_qa_before_submission", "boolean", "A manager quality-assured the report on or before submission."),
+    ("case", "psr_covers_risk_of_harm", "boolean", "The report covers the risk of harm to others."),
+    ("case", "psr_covers_vulnerability", "boolean", "The report covers the child's vulnerability."),
+    ("case", "social_care_status", "boolean", "The child is looked after, on a child protection plan or a child in need."),
+    ("case", "social_care_contact_working_days", "integer",
+     "Working days from the order's start to the first information sharing, meeting or referral with children's "
+     "social care."),
+    ("case", "risk_oversight_longest_gap_months", "number",
+     "Longest span, in months, from the start without a management-oversight decision on risk of harm."),
+    ("case", "sw_oversight_longest_gap_months", "number",
+     "Longest span, in months, from the start without a management-oversight decision on safety and wellbeing."),
+    ("case", "first_contact_working_days", "integer", "Working days from the sentence to the first appointment."),
+    ("case", "first_panel_working_days", "integer", "Working days from the sentence to a referral order's first panel."),
+    ("case", "contract_signed", "boolean", "The referral order contract was signed on or before the audit date."),
+    ("case", "home_visit_working_days", "integer", "Working days from the sentence to the first home visit."),
+    ("case", "contacts_min_first_12_weeks", "integer",
+     "Fewest required contacts in any complete 4-week period of the first 12 weeks of the order."),
+    ("case", "contacts_min_after_12_weeks", "integer",
+     "Fewest required contacts in any complete 4-week period after the first 12 weeks."),
+    *(("case", _judgement_fact(c), "enum", f"The auditing manager's latest answer for criterion {c}.", _ANSWERS)
+      for c in CRITERIA_KEYS),
+    ("failure", "contact_id", "id", "The contact at which the child failed to comply."),
+    ("failure", "date", "date", "Date of the unacceptable absence."),
+    ("failure", "working_days_since", "integer", "Working days from the failure to the audit date."),
+    ("failure", "prior_warnings_in_warned_period", "integer",
+     "Warnings given before this failure whose warned period (settings.warned_period_months) covers it."),
+    ("failure", "prior_failures", "integer", "Unacceptable absences on the order before this one."),
+    ("response", "action_id", "id", "The enforcement action."),
+    ("response", "action", "enum", "What was done.", _ACTIONS),
+    ("response", "answers_contact_id", "id", "The failure (contact) the action answers."),
+    ("response", "date", "date", "Date of the action."),
+    ("response", "working_days_after", "integer", "Working days from the failure to the action."),
+    ("response", "manager_authorised", "boolean", "A manager authorised the action."),
+    ("absence", "contact_id", "id", "The contact the child missed."),
+    ("absence", "date", "date", "Date of the missed contact."),
+    ("absence", "classified", "boolean", "The absence is recorded as acceptable or unacceptable."),
+    ("absence", "follow_up_working_days", "integer", "Working days from the missed contact to its follow-up."),
+    ("absence", "working_days_since", "integer", "Working days from the missed contact to the audit date."),
+    ("enforcement", "action_id", "id", "The enforcement action."),
+    ("enforcement", "action", "enum", "What was done.", _ACTIONS),
+    ("enforcement", "date", "date", "Date of the action."),
+    ("enforcement", "manager_authorised", "boolean", "A manager authorised the action."),
+    ("change", "change_id", "id", "The significant change."),
+    ("change", "type", "enum", "What changed.", _CHANGES),
+    ("change", "date", "date", "Date of the change."),
+    ("change", "working_days_since", "integer", "Working days from the change to the audit date."),
+    ("change", "assessment_review_working_days", "integer",
+     "Working days from the change to the next completed assessment."),
+    ("change", "plan_review_working_days", "integer", "Working days from the change to the next plan review."),
+    ("factor", "category", "id", "A factor against desistance in the start-of-order assessment."),
+    ("factor", "rating", "level", "How strongly the factor is rated.", _LEVELS),
+    ("objective", "factor_category", "id", "The assessed factor a plan objective answers."),
+    ("need", "need", "enum", "A need an assessment identified.", _NEEDS),
+    ("need", "working_days_since", "integer", "Working days from the need's identification to the audit date."),
+    ("need", "referral_working_days", "integer",
+     "Working days from the need's identification to the first referral for it (0 or less: referred already)."),
+    ("referral", "need", "enum", "The need a referral answers.", _NEEDS),
+    ("oversight", "date", "date", "Date of the management-oversight entry."),
+    ("oversight", "decision_recorded", "boolean", "The entry records a decision."),
+    ("oversight", "actions_requested", "integer", "Actions the manager asked for."),
+    ("oversight", "actions_completed", "integer", "Of those, actions recorded as completed."),
+    ("oversight", "working_days_since", "integer", "Working days from the entry to the audit date."),
+]
 
 CATALOGUE: dict[str, dict[str, FactSpec]] = {}
 """Every fact a rule may test, by kind then name."""
+for _row in _FACTS:
+    _spec = FactSpec(*_row)
+    CATALOGUE.setdefault(_spec.kind, {})[_spec.name] = _spec
 
-for _s in (
-    _spec("case", "order_type", "enum", "The order under supervision.", tuple(o.value for o in OrderType)),
-    _spec("case", "intervention_level", "enum", "Scaled-approach intervention level.",
-          tuple(i.value for i in InterventionLevel)),
-    _spec("case", "working_days_since_start", "integer",
-          "Working days from the order's start (a referral order's contract signing) to the audit date."),
-    _spec("case", "months_since_start", "number",
-          "Calendar months from the start to the audit date, or to the order's end if it ended earlier."),
-    _spec("case", "initial_assessment_completed", "boolean",
-          "A start-of-order assessment was completed on or before the audit date."),
-    _spec("case", "initial_assessment_working_days", "integer",
-          "Working days from the order's start to completion of the first start-of-order assessment."),
-    _spec("case", "rosh_screened", "boolean",
-          "The start-of-order assessment, completed by the audit date, records a risk of serious harm level."),
-    _spec("case", "rosh_level", "level", "Risk of serious harm in the latest assessment completed by the audit date.",
-          _LEVELS),
-    _spec("case", "rosh_full_analysis", "boolean",
-          "The latest assessment with a risk of serious harm level records a full risk-of-harm analysis."),
-    _spec("case", "intervention_plan_recorded", "boolean",
-          "An intervention plan (or referral order contract) was created on or before the audit date."),
-    _spec("case", "plan_longest_unreviewed_months", "number",
-          "Longest span, in calendar months, between the intervention plan's creation, its reviews and the audit "
-          "date (or the order's end)."),
-    _spec("case", "plan_review_count", "integer", "Reviews of the intervention plan on or before the audit date."),
-    _spec("failure", "contact_id", "id", "The contact at which the child failed to comply."),
-    _spec("failure", "date", "date", "Date of the unacceptable absence."),
-    _spec("failure", "working_days_since", "integer", "Working days from the failure to the audit date."),
-    _spec("failure", "prior_warnings_in_warned_period", "integer",
-          "Warnings given before this failure whose warned period (settings.warned_period_months) covers it."),
-    _spec("response", "action_id", "id", "The enforcement action."),
-    _spec("response", "action", "enum", "What was done.", _ACTIONS),
-    _spec("response", "answers_contact_id", "id", "The failure (contact) the action answers."),
-    _spec("response", "date", "date", "Date of the action."),
-    _spec("response", "working_days_after", "integer", "Working days from the failure to the action."),
-    _spec("response", "manager_authorised", "boolean", "A manager authorised the action."),
-):
-    CATALOGUE.setdefault(_s.kind, {})[_s.name] = _s
+ITEM_KINDS = tuple(k for k in CATALOGUE if k != CASE_KIND)
+"""Kinds of item fact (one per failure, change, need...), asserted before the case fact."""
 
 
 @dataclass(frozen=True)
@@ -117,89 +237,317 @@ class CaseFacts:
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+_SOCIAL_CARE_EVENTS = {"strategy_meeting", "child_protection_conference", "looked_after_review",
+                       "information_shared_with_social_care"}
+_RISK_TARGETS = {"risk_of_harm", "case"}
+_SW_TARGETS = {"safety_and_wellbeing", "case"}
+_VIOLENT_OR_SEXUAL = {OffenceCategory.violence_against_the_person, OffenceCategory.sexual_offences,
+                      OffenceCategory.robbery}
+
+
 def _put(target: dict[str, Any], name: str, value: Any) -> None:
     if value is not None:
         target[name] = value
 
 
-def derive(record: CaseRecord, as_of: dt.date, calendar: WorkingCalendar, settings: FactSettings) -> CaseFacts:
-    """Reduce a record to the facts rules test, as of the audit date. Pure: no clock, no I/O."""
-    order = record.order
-    case: dict[str, Any] = {"order_type": order.order_type.value}
-    if order.intervention_level:
-        case["intervention_level"] = order.intervention_level.value
+def _longest_gap(first: dt.date, later: Iterable[dt.date], until: dt.date) -> float:
+    """Longest span in months between ``first``, the later dates (up to ``until``) and ``until``."""
+    points = [first, *sorted(d for d in set(later) if first <= d <= until), max(first, until)]
+    return max(months_between(a, b) for a, b in pairwise(points))
 
-    start = order.start_date
-    ended = order.actual_end_date if order.actual_end_date and order.actual_end_date <= as_of else None
-    if start is not None:
-        case["working_days_since_start"] = calendar.working_days_between(start, as_of)
-        case["months_since_start"] = months_between(start, min(as_of, ended) if ended else as_of)
 
-    done = [a for a in record.assessments if a.completed_date is not None and a.completed_date <= as_of]
-    initial = sorted((a for a in done if a.stage is AssessmentStage.start_of_order), key=lambda a: a.completed_date)
-    case["initial_assessment_completed"] = bool(initial)
-    if initial and start is not None:
-        case["initial_assessment_working_days"] = calendar.working_days_between(start, initial[0].completed_date)
-    case["rosh_screened"] = bool(initial) and initial[0].risk_of_serious_harm is not None
-    rated = sorted((a for a in done if a.risk_of_serious_harm is not None), key=lambda a: a.completed_date)
-    if rated:
-        latest = rated[-1]
-        case["rosh_level"] = LEVEL_RANK[latest.risk_of_serious_harm]
-        _put(case, "rosh_full_analysis", latest.rosh_full_analysis)
+def _age(record: CaseRecord) -> int | None:
+    if record.child.age_at_sentence is not None:
+        return record.child.age_at_sentence
+    dob, on = record.child.date_of_birth, record.order.sentence_date
+    if dob is None:
+        return None
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
 
-    plans = sorted(
-        (
-            p
-            for p in record.plans
-            if p.plan_type in (PlanType.intervention, PlanType.referral_order_contract) and p.created_date <= as_of
-        ),
-        key=lambda p: p.created_date,
-    )
-    case["intervention_plan_recorded"] = bool(plans)
-    if plans:
+
+class _Deriver:
+    """Derives one record's facts; split into one method per area for readability."""
+
+    def __init__(self, record: CaseRecord, as_of: dt.date, calendar: WorkingCalendar, settings: FactSettings) -> None:
+        self.r = record
+        self.as_of = as_of
+        self.wd = calendar.working_days_between
+        self.settings = settings
+        order = record.order
+        ended = order.actual_end_date if order.actual_end_date and order.actual_end_date <= as_of else None
+        self.until = min(as_of, ended) if ended else as_of
+        self.done = sorted((a for a in record.assessments if a.completed_date and a.completed_date <= as_of),
+                           key=lambda a: (a.completed_date, a.assessment_id))
+        self.case: dict[str, Any] = {}
+        self.items: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ITEM_KINDS}
+
+    def since_start(self, day: dt.date | None) -> int | None:
+        return self.wd(self.r.order.start_date, day) if day and self.r.order.start_date else None
+
+    def run(self) -> CaseFacts:
+        self.order()
+        self.assessments()
+        self.plans()
+        self.court()
+        self.joint_work()
+        self.contacts()
+        self.enforcement()
+        self.changes()
+        self.judgements()
+        return CaseFacts(case_id=self.r.case_id, case=self.case, items=self.items)
+
+    def order(self) -> None:
+        order, c = self.r.order, self.case
+        c["order_type"] = order.order_type.value
+        _put(c, "intervention_level", order.intervention_level.value if order.intervention_level else None)
+        _put(c, "child_age", _age(self.r))
+        c["working_days_since_sentence"] = self.wd(order.sentence_date, self.as_of)
+        if order.start_date is not None:
+            c["working_days_since_start"] = self.wd(order.start_date, self.as_of)
+            c["months_since_start"] = months_between(order.start_date, self.until)
+        if order.main_offence_category is not None:
+            c["offence_violent_or_sexual"] = order.main_offence_category in _VIOLENT_OR_SEXUAL
+        if order.order_type is OrderType.referral_order:
+            c["contract_signed"] = bool(order.contract_signed_date and order.contract_signed_date <= self.as_of)
+            if order.first_panel_date and order.first_panel_date <= self.as_of:
+                c["first_panel_working_days"] = self.wd(order.sentence_date, order.first_panel_date)
+
+    def assessments(self) -> None:
+        c, done = self.case, self.done
+        initial = [a for a in done if a.stage is AssessmentStage.start_of_order]
+        first: Assessment | None = initial[0] if initial else None
+        c["initial_assessment_completed"] = first is not None
+        c["rosh_screened"] = bool(first and first.risk_of_serious_harm is not None)
+        c["sw_screened"] = bool(first and first.safety_and_wellbeing is not None)
+        if first is not None:
+            _put(c, "initial_assessment_working_days", self.since_start(first.completed_date))
+            c["initial_lor_recorded"] = first.likelihood_of_reoffending is not None
+            c["initial_factors_recorded"] = bool(first.factors)
+            c["relevant_behaviour_considered"] = bool(first.relevant_behaviour_considered)
+            c["initial_assessment_countersigned"] = bool(first.countersigned_date and first.countersigned_date <= self.as_of)
+            later = [a.completed_date for a in done if a.completed_date > first.completed_date]
+            c["assessment_longest_unreviewed_months"] = _longest_gap(first.completed_date, later, self.until)
+            if first.safety_and_wellbeing is not None:
+                c["sw_start_level"] = LEVEL_RANK[first.safety_and_wellbeing]
+            for factor in first.factors:
+                self.items["factor"].append({"id": f"{first.assessment_id}:{factor.category}",
+                                             "category": factor.category, "rating": LEVEL_RANK[factor.rating]})
+        rated = [a for a in done if a.risk_of_serious_harm is not None]
+        if rated:
+            latest = rated[-1]
+            c["rosh_level"] = LEVEL_RANK[latest.risk_of_serious_harm]
+            _put(c, "rosh_full_analysis", latest.rosh_full_analysis)
+            c["rosh_longest_unreviewed_months"] = _longest_gap(rated[0].completed_date,
+                                                               [a.completed_date for a in rated], self.until)
+            if latest.countersigned_date and latest.countersigned_date <= self.as_of:
+                c["rosh_countersign_working_days"] = self.wd(latest.completed_date, latest.countersigned_date)
+        sw = [a for a in done if a.safety_and_wellbeing is not None]
+        if sw:
+            c["sw_level"] = LEVEL_RANK[sw[-1].safety_and_wellbeing]
+            c["sw_reviewed"] = bool(first and any(a.completed_date > first.completed_date for a in sw))
+            c["sw_longest_unreviewed_months"] = _longest_gap(sw[0].completed_date, [a.completed_date for a in sw],
+                                                             self.until)
+        events = [e for e in self.r.safeguarding_events if e.date <= self.as_of]
+        c["exploitation_indicators"] = any(a.exploitation_indicators for a in done) or any(
+            e.type in ("exploitation_concern", "missing") for e in events)
+        c["exploitation_screened"] = any(
+            a.exploitation_screening and a.exploitation_screening.date <= self.as_of for a in self.r.assessments)
+        c["health_screened"] = any(a.health_screened for a in done)
+        considered = [a for a in done if a.mappa_eligible is not None]
+        c["mappa_considered"] = bool(considered)
+        if considered:
+            c["mappa_eligible"] = bool(considered[-1].mappa_eligible)
+            c["mappa_category_recorded"] = any(a.mappa_category is not None for a in done)
+            c["mappa_level_recorded"] = any(a.mappa_level is not None for a in done)
+        needs: dict[Need, dt.date] = {}
+        for a in done:
+            for need in a.identified_needs:
+                needs.setdefault(need, a.completed_date)
+        referrals: dict[Need, dt.date] = {}
+        for ref in sorted(self.r.referrals, key=lambda x: x.referred_date or dt.date.max):
+            if ref.referred_date and ref.referred_date <= self.as_of:
+                referrals.setdefault(ref.need, ref.referred_date)
+                self.items["referral"].append({"id": ref.referral_id, "need": ref.need.value})
+        for need, found in sorted(needs.items(), key=lambda kv: kv[0].value):
+            item = {"id": need.value, "need": need.value, "working_days_since": self.wd(found, self.as_of)}
+            if need in referrals:
+                item["referral_working_days"] = self.wd(found, referrals[need])
+            self.items["need"].append(item)
+
+    def _plan_facts(self, plans: list[Plan], prefix: str) -> Plan | None:
+        c = self.case
+        c[f"{prefix}_recorded"] = bool(plans)
+        if not plans:
+            return None
         plan = plans[0]
-        reviews = sorted({r.date for p in plans for r in p.reviews if plan.created_date <= r.date <= as_of})
-        until = min(as_of, ended) if ended else as_of
-        points = [plan.created_date, *(d for d in reviews if d <= until), until]
-        case["plan_longest_unreviewed_months"] = max(months_between(a, b) for a, b in pairwise(points))
-        case["plan_review_count"] = len(reviews)
+        _put(c, f"{prefix}_working_days", self.since_start(plan.created_date))
+        reviews = [r.date for p in plans for r in p.reviews if r.date <= self.as_of]
+        c[f"{prefix}_longest_unreviewed_months"] = _longest_gap(plan.created_date, reviews, self.until)
+        return plan
 
-    items: dict[str, list[dict[str, Any]]] = {"failure": [], "response": []}
-    warnings = sorted(
-        e.date
-        for e in record.enforcement
-        if e.action in (EnforcementActionType.warning, EnforcementActionType.final_warning) and e.date <= as_of
-    )
-    period = relativedelta(months=settings.warned_period_months)
-    failures = {}
-    for contact in record.contacts:
-        if contact.outcome is not ContactOutcome.unacceptable_absence or contact.date > as_of:
-            continue
-        failures[contact.contact_id] = contact.date
-        items["failure"].append(
-            {
+    def plans(self) -> None:
+        c = self.case
+
+        def of(*types: PlanType) -> list[Plan]:
+            return sorted((p for p in self.r.plans if p.plan_type in types and p.created_date <= self.as_of),
+                          key=lambda p: (p.created_date, p.plan_id))
+
+        c["intervention_plan_recorded"] = False
+        plan = self._plan_facts(of(PlanType.intervention, PlanType.referral_order_contract), "plan")
+        c["intervention_plan_recorded"] = c.pop("plan_recorded")
+        if plan is not None:
+            reviews = {r.date for p in self.r.plans for r in p.reviews
+                       if p.plan_type in (PlanType.intervention, PlanType.referral_order_contract) and r.date <= self.as_of}
+            c["plan_review_count"] = len(reviews)
+            _put(c, "plan_child_involved", plan.child_involved)
+            _put(c, "plan_parent_involved", plan.parent_involved)
+            _put(c, "plan_diversity_addressed", plan.diversity_addressed)
+            _put(c, "plan_barriers_addressed", plan.barriers_addressed)
+            c["plan_countersigned"] = bool(plan.countersigned_date and plan.countersigned_date <= self.as_of)
+            for p in of(PlanType.intervention, PlanType.referral_order_contract):
+                for n, objective in enumerate(p.objectives):
+                    if objective.factor_category:
+                        self.items["objective"].append({"id": f"{p.plan_id}:{n}",
+                                                        "factor_category": objective.factor_category})
+        risk = self._plan_facts(of(PlanType.risk_of_harm), "risk_plan")
+        if risk is not None:
+            _put(c, "risk_plan_contingency", risk.contingency_recorded)
+        safety = self._plan_facts(of(PlanType.safety_and_wellbeing), "safety_plan")
+        if safety is not None:
+            _put(c, "safety_plan_contingency", safety.contingency_recorded)
+
+    def court(self) -> None:
+        court, c = self.r.court, self.case
+        c["psr_requested"] = bool(court and court.psr_requested_date and court.psr_requested_date <= self.as_of)
+        if not court or not c["psr_requested"]:
+            return
+        submitted = court.psr_submitted_date if court.psr_submitted_date and court.psr_submitted_date <= self.as_of else None
+        c["psr_submitted"] = submitted is not None
+        if court.psr_due_date:
+            c["psr_due_passed"] = court.psr_due_date <= self.as_of
+            if submitted:
+                c["psr_late_working_days"] = self.wd(court.psr_due_date, submitted)
+        if submitted:
+            qa = court.psr_quality_assured_date
+            c["psr_qa_before_submission"] = bool(qa and qa <= submitted)
+            _put(c, "psr_covers_risk_of_harm", court.psr_covers_risk_of_harm)
+            _put(c, "psr_covers_vulnerability", court.psr_covers_vulnerability)
+
+    def joint_work(self) -> None:
+        c, child = self.case, self.r.child
+        c["social_care_status"] = child.looked_after or child.child_protection_plan or child.child_in_need
+        dates = [e.date for e in self.r.safeguarding_events if e.type in _SOCIAL_CARE_EVENTS and e.date <= self.as_of]
+        dates += [r.referred_date for r in self.r.referrals
+                  if r.need is Need.children_social_care and r.referred_date and r.referred_date <= self.as_of]
+        if dates and self.r.order.start_date:
+            c["social_care_contact_working_days"] = self.since_start(min(dates))
+        if self.r.order.start_date:
+            start = self.r.order.start_date
+            entries = [o for o in self.r.oversight if o.decision_recorded and o.date <= self.as_of]
+            c["risk_oversight_longest_gap_months"] = _longest_gap(
+                start, [o.date for o in entries if o.target in _RISK_TARGETS], self.until)
+            c["sw_oversight_longest_gap_months"] = _longest_gap(
+                start, [o.date for o in entries if o.target in _SW_TARGETS], self.until)
+        for o in self.r.oversight:
+            if o.date <= self.as_of:
+                self.items["oversight"].append({
+                    "id": o.entry_id, "date": o.date.isoformat(), "decision_recorded": o.decision_recorded,
+                    "actions_requested": o.actions_requested, "actions_completed": o.actions_completed,
+                    "working_days_since": self.wd(o.date, self.as_of)})
+
+    def contacts(self) -> None:
+        c, sentence = self.case, self.r.order.sentence_date
+        contacts = sorted((k for k in self.r.contacts if k.date <= self.as_of), key=lambda k: (k.date, k.contact_id))
+        after_sentence = [k for k in contacts if k.date >= sentence and k.type != "panel"]
+        if after_sentence:
+            c["first_contact_working_days"] = self.wd(sentence, after_sentence[0].date)
+        visits = [k for k in contacts if k.type == "home_visit" and k.date >= sentence]
+        if visits:
+            c["home_visit_working_days"] = self.wd(sentence, visits[0].date)
+        start = self.r.order.start_date
+        if start:
+            counts = [k.date for k in contacts if k.counts_towards_required]
+            first, after = [], []
+            k = 0
+            while start + dt.timedelta(days=28 * (k + 1)) <= self.until:
+                lo, hi = start + dt.timedelta(days=28 * k), start + dt.timedelta(days=28 * (k + 1))
+                (first if k < 3 else after).append(sum(1 for d in counts if lo <= d < hi))
+                k += 1
+            if first:
+                c["contacts_min_first_12_weeks"] = min(first)
+            if after:
+                c["contacts_min_after_12_weeks"] = min(after)
+        for k in contacts:
+            if k.outcome is ContactOutcome.attended:
+                continue
+            item = {"id": k.contact_id, "contact_id": k.contact_id, "date": k.date.isoformat(),
+                    "classified": k.outcome is not ContactOutcome.not_recorded,
+                    "working_days_since": self.wd(k.date, self.as_of)}
+            if k.follow_up_date and k.follow_up_date <= self.as_of:
+                item["follow_up_working_days"] = self.wd(k.date, k.follow_up_date)
+            self.items["absence"].append(item)
+
+    def enforcement(self) -> None:
+        warnings = sorted(e.date for e in self.r.enforcement
+                          if e.action in (EnforcementActionType.warning, EnforcementActionType.final_warning)
+                          and e.date <= self.as_of)
+        period = relativedelta(months=self.settings.warned_period_months)
+        failures: dict[str, dt.date] = {}
+        for contact in sorted(self.r.contacts, key=lambda k: (k.date, k.contact_id)):
+            if contact.outcome is not ContactOutcome.unacceptable_absence or contact.date > self.as_of:
+                continue
+            self.items["failure"].append({
                 "id": contact.contact_id,
                 "contact_id": contact.contact_id,
                 "date": contact.date.isoformat(),
-                "working_days_since": calendar.working_days_between(contact.date, as_of),
+                "working_days_since": self.wd(contact.date, self.as_of),
                 "prior_warnings_in_warned_period": sum(1 for w in warnings if w < contact.date <= w + period),
-            }
-        )
-    for action in record.enforcement:
-        if action.date > as_of:
-            continue
-        for cid in action.answers_contact_ids:
-            if cid not in failures:
+                "prior_failures": len(failures),
+            })
+            failures[contact.contact_id] = contact.date
+        for action in self.r.enforcement:
+            if action.date > self.as_of:
                 continue
-            items["response"].append(
-                {
-                    "id": f"{action.action_id}>{cid}",
-                    "action_id": action.action_id,
-                    "action": action.action.value,
-                    "answers_contact_id": cid,
-                    "date": action.date.isoformat(),
-                    "working_days_after": calendar.working_days_between(failures[cid], action.date),
-                    "manager_authorised": action.manager_authorised_by is not None,
-                }
-            )
-    return CaseFacts(case_id=record.case_id, case=case, items=items)
+            authorised = action.manager_authorised_by is not None
+            self.items["enforcement"].append({"id": action.action_id, "action_id": action.action_id,
+                                              "action": action.action.value, "date": action.date.isoformat(),
+                                              "manager_authorised": authorised})
+            for cid in action.answers_contact_ids:
+                if cid in failures:
+                    self.items["response"].append({
+                        "id": f"{action.action_id}>{cid}",
+                        "action_id": action.action_id,
+                        "action": action.action.value,
+                        "answers_contact_id": cid,
+                        "date": action.date.isoformat(),
+                        "working_days_after": self.wd(failures[cid], action.date),
+                        "manager_authorised": authorised,
+                    })
+
+    def changes(self) -> None:
+        reviews = sorted(r.date for p in self.r.plans for r in p.reviews if r.date <= self.as_of)
+        for change in sorted(self.r.significant_changes, key=lambda x: (x.date, x.change_id)):
+            if change.date > self.as_of:
+                continue
+            item = {"id": change.change_id, "change_id": change.change_id, "type": change.type,
+                    "date": change.date.isoformat(), "working_days_since": self.wd(change.date, self.as_of)}
+            after = [a.completed_date for a in self.done if a.completed_date >= change.date]
+            if after:
+                item["assessment_review_working_days"] = self.wd(change.date, after[0])
+            later_reviews = [d for d in reviews if d >= change.date]
+            if later_reviews:
+                item["plan_review_working_days"] = self.wd(change.date, later_reviews[0])
+            self.items["change"].append(item)
+
+    def judgements(self) -> None:
+        latest = {}
+        for j in sorted(self.r.practice_judgements, key=lambda x: x.date):
+            if j.date <= self.as_of:
+                latest[j.criterion] = j.answer
+        for criterion, answer in latest.items():
+            self.case[_judgement_fact(criterion)] = answer
+
+
+def derive(record: CaseRecord, as_of: dt.date, calendar: WorkingCalendar, settings: FactSettings) -> CaseFacts:
+    """Reduce a record to the facts rules test, as of the audit date. Pure: no clock, no I/O."""
+    return _Deriver(record, as_of, calendar, settings).run()

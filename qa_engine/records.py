@@ -31,6 +31,8 @@ __all__ = [
     "EnforcementActionType",
     "InterventionLevel",
     "Level",
+    "Need",
+    "OffenceCategory",
     "OrderType",
     "OversightEntry",
     "Plan",
@@ -39,6 +41,7 @@ __all__ = [
     "PracticeJudgement",
     "Referral",
     "SafeguardingEvent",
+    "SignificantChange",
 ]
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
@@ -86,6 +89,39 @@ class OrderType(str, Enum):
     section_250_licence = "section_250_licence"
     reparation_order = "reparation_order"
     youth_conditional_caution = "youth_conditional_caution"
+    other = "other"
+
+
+class OffenceCategory(str, Enum):
+    """Main offence category (CLD ``yjboffenceCategory``, lower-cased)."""
+
+    violence_against_the_person = "violence_against_the_person"
+    sexual_offences = "sexual_offences"
+    robbery = "robbery"
+    burglary = "burglary"
+    theft_and_handling = "theft_and_handling"
+    criminal_damage = "criminal_damage"
+    arson = "arson"
+    drugs = "drugs"
+    motoring_offences = "motoring_offences"
+    public_order = "public_order"
+    fraud_and_forgery = "fraud_and_forgery"
+    breach_of_statutory_order = "breach_of_statutory_order"
+    other = "other"
+    not_known = "not_known"
+
+
+class Need(str, Enum):
+    """A need an assessment identifies and a referral answers (YJB KPIs 4 and 5; SQS criteria 3.3 and 4.1)."""
+
+    mental_health = "mental_health"
+    substance_misuse = "substance_misuse"
+    education = "education"
+    speech_language = "speech_language"
+    physical_health = "physical_health"
+    accommodation = "accommodation"
+    children_social_care = "children_social_care"
+    parenting = "parenting"
     other = "other"
 
 
@@ -147,7 +183,7 @@ class Order(_Model):
     length_months: int | None = Field(default=None, ge=0, le=48)
     intervention_level: InterventionLevel | None = None
     requirements: list[Requirement] = Field(default_factory=list)
-    main_offence_category: Annotated[str, StringConstraints(max_length=64)] | None = None
+    main_offence_category: OffenceCategory | None = None
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Order:
@@ -230,6 +266,10 @@ class Assessment(_Model):
     mappa_level: Literal[1, 2, 3] | None = None
     exploitation_indicators: bool | None = None
     exploitation_screening: ExploitationScreening | None = None
+    health_screened: bool | None = Field(
+        default=None, description="Physical, emotional and mental health, substance use and speech needs screened."
+    )
+    identified_needs: list[Need] = Field(default_factory=list)
     factors: list[Factor] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -333,10 +373,7 @@ class Referral(_Model):
     """A referral to another agency for an identified need."""
 
     referral_id: Id
-    need: Literal[
-        "mental_health", "substance_misuse", "education", "speech_language", "children_social_care",
-        "accommodation", "physical_health", "parenting", "other",
-    ]
+    need: Need
     need_identified_date: dt.date | None = None
     referred_date: dt.date | None = None
     offered_date: dt.date | None = None
@@ -352,6 +389,15 @@ class SafeguardingEvent(_Model):
         "looked_after_review", "nrm_referral", "information_shared_with_social_care", "other",
     ]
     note: Text | None = Field(default=None, description="Free text: never logged or reported.")
+
+
+class SignificantChange(_Model):
+    """A change that calls for the assessment and plans to be reviewed (new offence, custody, move, care status)."""
+
+    change_id: Id
+    date: dt.date
+    type: Literal["new_offence", "custody", "release", "change_of_address", "change_of_care_status", "risk_change",
+                  "safeguarding_incident"]
 
 
 class OversightEntry(_Model):
@@ -392,6 +438,7 @@ class CaseRecord(_Model):
     enforcement: list[EnforcementAction] = Field(default_factory=list)
     referrals: list[Referral] = Field(default_factory=list)
     safeguarding_events: list[SafeguardingEvent] = Field(default_factory=list)
+    significant_changes: list[SignificantChange] = Field(default_factory=list)
     oversight: list[OversightEntry] = Field(default_factory=list)
     practice_judgements: list[PracticeJudgement] = Field(default_factory=list)
 
