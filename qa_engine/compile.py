@@ -169,6 +169,8 @@ class _Compiler:
             return _flat("$and" if use_and else "$or", parts)
         if "not" in cond:
             return self.condition(cond["not"], kind, not negate)
+        if "param" in cond:
+            return self.constant(cond, negate)
         name = cond["fact"]
         op, operand = next((k, v) for k, v in cond.items() if k != "fact")
         spec = self.spec(kind, name)
@@ -194,6 +196,15 @@ class _Compiler:
         if negate:
             return {"$or": [self._compare(_FLIP[op], name, rhs), missing]}
         return self._compare(op, name, rhs)
+
+    def constant(self, cond: dict[str, Any], negate: bool) -> dict[str, Any]:
+        """A test on a parameter is settled at compile time: always true or always false for every fact."""
+        name = cond["param"]
+        if name not in self.rule.parameters:
+            raise self.fail(f"unknown parameter {name!r}{suggest(name, self.rule.parameters)}")
+        op, value = next((k, v) for k, v in cond.items() if k != "param")
+        holds = (self.params[name] == value) == (op == "eq")
+        return {"$ex" if holds != negate else "$nex": {KIND_FIELD: 1}}
 
     @staticmethod
     def _compare(op: str, name: str, rhs: Any) -> dict[str, Any]:

@@ -26,5 +26,5 @@ def test_three_thousand_cases(tmp_path):
     lines = (tmp_path / "out" / "findings.jsonl").read_text().splitlines()
 
     assert {"records_read": 3600, "audited": 3600, "rejected": 0} == result.counts
-    assert 3600 * 5 == len(lines)
+    assert 3600 * len(result.run["rule_pack"]["rules"]) == len(lines)
     assert 100 * 24 == next(r for r in result.summary.rules if r.rule_id == "1.1-initial-assessment-timely").met
