@@ -15,9 +15,13 @@ Traps handled here (../shared/reference/durable-rules-notes.md, section 0):
   deleted in ``finally``, so state never accumulates across cases.
 * ``register_rulesets`` mutates its argument and rulesets can never be removed: we register a deep
   copy, once per content-hashed name, on one Host per process.
-* Deleting a session whose every assert went unhandled can crash the process (a segmentation fault
-  when no session of that ruleset was ever handled before; found while testing this adapter): a
-  session is deleted only once a fact in it was handled, and an unhandled session stores nothing.
+* Two facts with the same ``id`` in one session are one fact to durable_rules (a duplicate raises
+  MessageObservedException): every asserted fact's id is prefixed with its kind.
+* Deleting a session can crash the process (found while testing this adapter): after a
+  MessageObservedException in it (heap corruption), or when its every assert went unhandled and no
+  session of that ruleset was ever handled (segmentation fault). A session is deleted only when all
+  its asserts succeeded and one was handled; after an engine error the session is left in place
+  (the error stops the run anyway), and an unhandled session stores nothing.
 * ``Host()`` starts two timer threads that dispatch actions concurrently with our calls; we use no
   timers, so our Host does not start them, and a lock serialises every engine call.
 """
@@ -39,7 +43,10 @@ from qa_engine.compile import KIND_FIELD, CompiledRuleset, Variant
 from qa_engine.errors import EngineError, EngineLimitError, OutcomeInvariantError
 from qa_engine.facts import CASE_KIND, CaseFacts
 
-__all__ = ["DurableBackend", "Firing", "durable_version", "get_backend"]
+__all__ = ["ITEM_ID_FIELD", "DurableBackend", "Firing", "durable_version", "get_backend"]
+
+ITEM_ID_FIELD = "_id"
+"""Where an asserted item fact carries its own id (durable_rules' "id" must be unique in a session)."""
 
 _ERROR_CODES = {
     "101": "durable_rules ran out of memory or live sessions (error 101)",
@@ -170,6 +177,7 @@ class DurableBackend:
             self._sink = fired
             context = f"case {facts.case_id}, ruleset {ruleset.name}"
             handled = False
+            clean = False
             try:
                 with _mapped_errors(context):
                     for kind, items in facts.items.items():
@@ -178,7 +186,10 @@ class DurableBackend:
                             continue
                         for item in items:
                             fact = {n: item[n] for n in names if n in item}
-                            fact.update({"id": item["id"], KIND_FIELD: kind, "sid": sid})
+                            # durable_rules treats facts with the same "id" in a session as one fact
+                            # (MessageObservedException), so the id is made unique across kinds.
+                            fact.update({"id": f"{kind}/{item['id']}", ITEM_ID_FIELD: item["id"], KIND_FIELD: kind,
+                                         "sid": sid})
                             try:
                                 state = self._host.assert_fact(ruleset.name, fact)
                                 handled = True
@@ -186,7 +197,7 @@ class DurableBackend:
                             except engine.MessageNotHandledException:
                                 continue  # no rule in this ruleset reads this item
                     case = {n: facts.case[n] for n in ruleset.fields[CASE_KIND] if n in facts.case}
-                    case.update({"id": facts.case_id, KIND_FIELD: CASE_KIND, "sid": sid})
+                    case.update({"id": f"{CASE_KIND}/{facts.case_id}", KIND_FIELD: CASE_KIND, "sid": sid})
                     try:
                         state = self._host.assert_fact(ruleset.name, case)
                         handled = True
@@ -194,9 +205,10 @@ class DurableBackend:
                     except engine.MessageNotHandledException as exc:
                         msg = f"{context}: no rule gave the case an outcome"
                         raise OutcomeInvariantError(msg) from exc
+                clean = True
             finally:
                 self._sink = []
-                if handled:
+                if handled and clean:
                     with suppress(durable_rules_engine.error):
                         self._host.delete_state(ruleset.name, sid)
             return fired

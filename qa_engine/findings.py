@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa_engine._durable import Firing
+from qa_engine._durable import ITEM_ID_FIELD, Firing
 from qa_engine.compile import CompiledRule
 from qa_engine.errors import OutcomeInvariantError
 from qa_engine.facts import CASE_KIND, CATALOGUE
@@ -66,7 +66,7 @@ def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], 
     item_outcomes: dict[str, dict[str, Firing]] = defaultdict(dict)
     for f in firings:
         if f.variant.scope == "item":
-            item_id = f.matched["i"]["id"]
+            item_id = f.matched["i"][ITEM_ID_FIELD]
             item_outcomes[f.variant.outcome].setdefault(item_id, f)
     where = f"case {meta['case_id']}, rule {rule.id}"
     if len(case_outcomes) > 1 or (case_outcomes and item_outcomes):
@@ -93,12 +93,12 @@ def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], 
         message = render(getattr(rule.messages, outcome), {**case_scope, **params})
     else:
         outcome = next(o for o in _ITEM_PRECEDENCE if o in item_outcomes)
-        chosen = sorted(item_outcomes[outcome].values(), key=lambda f: f.matched["i"]["id"])
+        chosen = sorted(item_outcomes[outcome].values(), key=lambda f: f.matched["i"][ITEM_ID_FIELD])
         kind = rule.for_each.kind if rule.for_each else CASE_KIND
         other = rule.exists.kind if rule.exists else None
         listed = []
         for f in chosen:
-            entry = {"id": f.matched["i"]["id"], **_display(kind, f.matched["i"], compiled.fields.get(kind, set()))}
+            entry = {"id": f.matched["i"][ITEM_ID_FIELD], **_display(kind, f.matched["i"], compiled.fields.get(kind, set()))}
             if other and "x" in f.matched:
                 entry["answered_by"] = _display(other, f.matched["x"], compiled.fields.get(other, set()))
             listed.append(entry)

@@ -115,3 +115,26 @@ def test_only_the_adapter_imports_durable_rules():
     importers = sorted(p.name for p in package.rglob("*.py") if pattern.search(p.read_text()))
 
     assert ["_durable.py"] == importers
+
+
+def test_duplicate_fact_is_an_error_and_the_process_survives():
+    """A repeated fact id is MessageObservedException in durable_rules; the adapter raises and stays usable
+    (deleting such a session would corrupt the heap, so it is left alone)."""
+    ruleset = _ruleset("trap-duplicate", {"r": {"all": [{"c": {"_k": "case"}}, {"i": {"_k": "item"}}]}},
+                       fields={"case": (), "item": ()})
+    item = {"id": "K-1"}
+
+    with pytest.raises(EngineError, match="duplicate"):
+        get_backend().evaluate(ruleset, CaseFacts("K-1", {}, {"item": [item, dict(item)]}))
+    assert 1 == len(get_backend().evaluate(ruleset, CaseFacts("K-2", {}, {"item": [item]})))
+
+
+def test_item_ids_may_repeat_across_kinds(pack, minimal_record):
+    """A contact that is both an absence and a failure (same id, two kinds) is not a duplicate to durable_rules."""
+    import datetime as dt
+
+    minimal_record["contacts"] = [{"contact_id": "K-1", "date": "2016-03-07", "type": "office",
+                                   "outcome": "unacceptable_absence"}]
+    findings = Auditor(pack, as_of=dt.date(2016, 6, 1)).audit_record(CaseRecord.model_validate(minimal_record))
+
+    assert "not_met" == next(f.outcome for f in findings if f.rule_id == "4.3-failure-answered")
