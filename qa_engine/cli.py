@@ -107,6 +107,46 @@ def validate(inputs: tuple[str, ...], out_dir: Path | None) -> None:
         sys.exit(EXIT_FINDINGS)
 
 
+def _rate(values: tuple[str, ...]) -> dict[str, float]:
+    rates = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        try:
+            rates[name.strip()] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise click.BadParameter(f"{value!r} is not NAME=NUMBER, e.g. late_assessment=0.3", param_hint="--rate")
+    return rates
+
+
+@cli.command()
+@click.option("--cases", type=click.IntRange(min=0), required=True, help="How many case records to generate.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same bytes.")
+@click.option("--until", "until", metavar="YYYY-MM-DD", help="Export date: nothing is dated after it (default 2016-02-15).")
+@click.option("--rate", "rates", multiple=True, metavar="NAME=P",
+              help="Rate of one kind of shortfall, 0 to 1 (repeatable), e.g. --rate late_assessment=0.3.")
+@click.option("--out", "out", default="-", show_default=True, help="File to write, or - for standard output.")
+def generate(cases: int, seed: int, until: str | None, rates: tuple[str, ...], out: str) -> None:
+    """Write a realistic synthetic caseload as JSON Lines (no real child is described)."""
+    from qa_engine.generate import DEFAULT_UNTIL, generate_lines
+
+    day = _as_of(until) if until else DEFAULT_UNTIL
+    try:
+        lines = generate_lines(cases, seed, day, _rate(rates))
+        if out == "-":
+            for line in lines:
+                sys.stdout.write(line)
+        else:
+            target = Path(out)
+            tmp = target.with_name(target.name + ".partial")
+            with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+                handle.writelines(lines)
+            tmp.replace(target)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 @cli.group()
 def rules() -> None:
     """List, lint and test the rule pack."""

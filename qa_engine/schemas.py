@@ -47,7 +47,3 @@ def write_generated_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
         written.append(path)
     return written
 
-
-if __name__ == "__main__":  # python -m qa_engine.schemas regenerates the generated schemas
-    for written in write_generated_schemas():
-        print(written)
