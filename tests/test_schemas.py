@@ -15,7 +15,7 @@ from .conftest import EXAMPLES
 
 @pytest.mark.parametrize("stem", sorted(generated_schemas()))
 def test_generated_schema_is_checked_in(stem):
-    """The checked-in schema equals the one generated from the model (regenerate with qa_engine.schemas.write_generated_schemas)."""
+    """The checked-in schema equals the one generated from the model (see README, Development)."""
     assert render(generated_schemas()[stem]) == (SCHEMA_DIR / f"{stem}.schema.json").read_text()
 
 
