@@ -1,0 +1,108 @@
+"""Rule files are data: a new rule is a new file plus its cases, and a rule file can never run code."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from qa_engine.cli import cli
+from qa_engine.errors import RuleCompileError, RuleSchemaError
+from qa_engine.rules import DEFAULT_RULES_DIR, load_rules
+
+from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
+
+NEW_RULE = """\
+id: 4.2-contract-signed
+criterion: "4.2"
+title: Referral order contract signed
+rationale: A referral order starts when the contract is signed, so an unsigned contract delays the order.
+basis: recorded_data
+severity: medium
+sources:
+  - {about: the order starts at contract signing, source: Sentencing Council referral order card, status: verified}
+applies_when: {fact: order_type, eq: referral_order}
+expects: {fact: contract_signed, eq: true}
+messages:
+  met: "Contract signed."
+  not_met: "Contract not signed."
+"""
+NEW_CASES = """\
+rule: 4.2-contract-signed
+defaults:
+  case_id: T-1
+  child: {child_id: C-1, age_at_sentence: 14}
+  order: {order_id: O-1, order_type: referral_order, sentence_date: 2016-03-01}
+cases:
+  - {name: met_signed, as_of: 2016-05-01, expect: met,
+     record: {order: {start_date: 2016-03-10, contract_signed_date: 2016-03-10}}}
+  - {name: not_met_unsigned, as_of: 2016-05-01, expect: not_met}
+  - {name: not_applicable_yro, as_of: 2016-05-01, expect: not_applicable,
+     record: {order: {order_type: youth_rehabilitation_order}}}
+"""
+
+
+@pytest.fixture(name="rules_copy")
+def _rules_copy(tmp_path):
+    target = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, target)
+    return target
+
+
+def test_a_new_rule_is_a_new_file(rules_copy, tmp_path):
+    """Adding a rule file and its cases adds a rule to lint, test and audit, with no Python change."""
+    (rules_copy / "4.2-contract-signed.yaml").write_text(NEW_RULE)
+    (rules_copy / "4.2-contract-signed.cases.yaml").write_text(NEW_CASES)
+    runner = CliRunner()
+
+    lint = runner.invoke(cli, ["rules", "lint", "--rules", str(rules_copy)])
+    test = runner.invoke(cli, ["rules", "test", "--rules", str(rules_copy)])
+    audit = runner.invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--rules", str(rules_copy), "--as-of", EXAMPLE_AS_OF,
+                                "--out", str(tmp_path / "out")])
+
+    assert 0 == lint.exit_code, lint.output
+    assert 0 == test.exit_code, test.output
+    assert 0 == audit.exit_code, audit.output
+    assert "4.2-contract-signed" in (tmp_path / "out" / "findings.jsonl").read_text()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "!!python/object/apply:os.system ['echo pwned > /tmp/qa-engine-pwned']",
+        "id: !!python/name:os.system\n",
+        "messages: {met: '{case.__class__}', not_met: x}",
+    ],
+)
+def test_rule_files_cannot_run_code(rules_copy, payload):
+    """Python tags are refused by the safe loader; templates are substitutions, not format strings."""
+    (rules_copy / "1.1-evil.yaml").write_text(payload)
+
+    with pytest.raises((RuleSchemaError, RuleCompileError)):
+        load_rules(rules_copy)
+
+
+def test_unknown_key_in_a_rule_file(rules_copy):
+    """A key the rule schema does not know is an error naming it."""
+    path = rules_copy / "1.2-plan-reviewed.yaml"
+    path.write_text(path.read_text() + "severty: high\n")
+
+    with pytest.raises(RuleSchemaError, match="severty"):
+        load_rules(rules_copy)
+
+
+def test_rule_id_must_match_file_name(rules_copy):
+    """A rule's id and its file name agree, so rules are found by id."""
+    (rules_copy / "1.2-plan-reviewed.yaml").rename(rules_copy / "1.2-plans-reviewed.yaml")
+
+    with pytest.raises(RuleSchemaError, match="does not match the file name"):
+        load_rules(rules_copy)
+
+
+def test_self_referencing_yaml_is_refused(rules_copy):
+    """A YAML alias that refers to itself is refused, not followed forever."""
+    (rules_copy / "1.1-loop.yaml").write_text("&a {id: 1.1-loop, criterion: *a}\n")
+
+    with pytest.raises(RuleSchemaError):
+        load_rules(rules_copy)
