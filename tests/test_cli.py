@@ -39,11 +39,11 @@ class TestAudit:
         run = json.loads((tmp_path / "run.json").read_text())
         counts = run["counts"]
         assert counts["records_read"] == counts["audited"] + counts["rejected"]
-        assert 36 == counts["audited"]
+        assert 37 == counts["audited"]
         assert len(lines) == counts["audited"] * len(run["rule_pack"]["rules"])
         assert EXAMPLE_AS_OF == run["as_of"]
         assert run["complete"] is True
-        assert "Audited 36 of 36 records" in result.stdout
+        assert "Audited 37 of 37 records" in result.stdout
 
     def test_every_case_and_rule_has_exactly_one_finding(self, runner, tmp_path):
         """Each (case, rule) pair has exactly one outcome."""
@@ -70,7 +70,7 @@ class TestAudit:
         result = _audit(runner, tmp_path, inputs=("-",), input=EXAMPLE_CASELOAD.read_text())
 
         assert 0 == result.exit_code, result.output
-        assert 36 == json.loads((tmp_path / "run.json").read_text())["counts"]["audited"]
+        assert 37 == json.loads((tmp_path / "run.json").read_text())["counts"]["audited"]
 
     def test_policy(self, runner, tmp_path):
         """A policy file is applied and recorded in run.json with its hash."""

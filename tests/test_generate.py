@@ -93,6 +93,13 @@ def test_generated_example_exercises_every_rule(tmp_path):
     assert {} == {rule: counts for rule, counts in _outcomes(result.summary).items() if 0 in counts}
 
 
+def test_hand_made_example_exercises_every_rule(tmp_path):
+    """In the 37-case hand-made example every rule comes out met, not met and not applicable at least once."""
+    result = audit([str(EXAMPLES / "caseload.jsonl")], tmp_path, as_of=DEFAULT_UNTIL)
+
+    assert {} == {rule: counts for rule, counts in _outcomes(result.summary).items() if 0 in counts}
+
+
 @pytest.mark.slow
 def test_thousand_cases_validate_and_every_rule_is_met_and_not_met(tmp_path):
     """A generated caseload of 1,000 validates with no rejections; every rule is met and not met at least once."""
