@@ -1,24 +1,29 @@
-"""Reading exported case records: JSON (an array or one object), JSON Lines, or stdin, each record with where it came from."""
+"""Reading exported case records: JSON (an array or one object), JSON Lines, or stdin, each record with where it came from.
+
+JSON Lines are read a line at a time, so memory does not grow with the size of the file; a JSON
+document (an array of records) has to be read whole.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from qa_engine.errors import InputError
 
 __all__ = ["RawRecord", "read_inputs"]
 
 _LINES_SUFFIXES = (".jsonl", ".ndjson")
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One record as read, before validation: its source file, its position there, and the data or why it is unreadable."""
+    """One record as read, before validation: its source, its position there, and the data or why it is unreadable."""
 
     source: str
     position: str
@@ -26,79 +31,85 @@ class RawRecord:
     error: str | None = None
 
 
-def _decode(raw: bytes, source: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = f"{source}: not UTF-8 text (byte {exc.start}); export the file as UTF-8"
-        raise InputError(msg) from exc
-
-
 def _json_error(exc: json.JSONDecodeError) -> str:
     return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
 
 
-def _lines(text: str, source: str) -> Iterator[RawRecord]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield RawRecord(source, f"line {number}", json.loads(line))
-        except json.JSONDecodeError as exc:
-            yield RawRecord(source, f"line {number}", error=_json_error(exc))
-        except RecursionError:
-            yield RawRecord(source, f"line {number}", error="not valid JSON: nested too deeply")
-
-
-def _document(text: str, source: str) -> Iterator[RawRecord]:
+def _parse(source: str, position: str, text: bytes | str) -> RawRecord:
     try:
-        data = json.loads(text)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return RawRecord(source, position, json.loads(text))
+    except UnicodeDecodeError as exc:
+        return RawRecord(source, position, error=f"not UTF-8 text (byte {exc.start}); export the file as UTF-8")
     except json.JSONDecodeError as exc:
-        yield RawRecord(source, "file", error=_json_error(exc))
-        return
+        return RawRecord(source, position, error=_json_error(exc))
     except RecursionError:
-        yield RawRecord(source, "file", error="not valid JSON: nested too deeply")
-        return
-    if isinstance(data, list):
-        for index, item in enumerate(data):
+        return RawRecord(source, position, error="not valid JSON: nested too deeply")
+
+
+def _lines(lines: Iterable[bytes], source: str, first_number: int = 1) -> Iterator[RawRecord]:
+    for number, line in enumerate(lines, start=first_number):
+        if number == 1:
+            line = line.removeprefix(_BOM)
+        if line.strip():
+            yield _parse(source, f"line {number}", line)
+
+
+def _document(data: bytes, source: str) -> Iterator[RawRecord]:
+    record = _parse(source, "file", data.removeprefix(_BOM))
+    if record.error is not None:
+        yield record
+    elif isinstance(record.data, list):
+        for index, item in enumerate(record.data):
             yield RawRecord(source, f"index {index}", item)
     else:
-        yield RawRecord(source, "index 0", data)
+        yield RawRecord(source, "index 0", record.data)
+
+
+def _stdin(stream: BinaryIO) -> Iterator[RawRecord]:
+    """Standard input: JSON Lines if the first line is a whole JSON value, otherwise one JSON document."""
+    source = "<stdin>"
+    first = stream.readline()
+    while first and not first.strip():
+        first = stream.readline()
+    if not first:
+        return
+    head = first.removeprefix(_BOM)
+    try:
+        json.loads(head)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        if head.lstrip()[:1] in (b"[", b"{"):
+            yield from _document(head + stream.read(), source)
+            return
+    yield from _lines([first], source)
+    yield from _lines(stream, source, first_number=2)
 
 
 def _read_one(name: str) -> Iterator[RawRecord]:
     if name == "-":
-        source, text = "<stdin>", _decode(sys.stdin.buffer.read(), "<stdin>")
-    else:
-        path = Path(name)
-        source = str(path)
-        if path.is_dir():
-            msg = f"{source} is a folder; give the JSON or JSON Lines files in it"
-            raise InputError(msg)
-        try:
-            text = _decode(path.read_bytes(), source)
-        except OSError as exc:
-            msg = f"cannot read {source}: {exc.strerror or exc}"
-            raise InputError(msg) from exc
+        yield from _stdin(sys.stdin.buffer)
+        return
+    path = Path(name)
+    source = str(path)
+    if path.is_dir():
+        msg = f"{source} is a folder; give the JSON or JSON Lines files in it"
+        raise InputError(msg)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        msg = f"cannot read {source}: {exc.strerror or exc}"
+        raise InputError(msg) from exc
+    with handle:
         if path.suffix.lower() in _LINES_SUFFIXES:
-            yield from _lines(text, source)
-            return
-    stripped = text.lstrip()
-    if not stripped:
-        return
-    if name == "-" and not stripped.startswith("["):
-        # stdin: one JSON object, or JSON Lines
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            yield from _lines(text, source)
-            return
-        yield RawRecord(source, "index 0", data)
-        return
-    yield from _document(text, source)
+            yield from _lines(handle, source)
+        else:
+            data = handle.read()
+            if data.strip():
+                yield from _document(data, source)
 
 
 def read_inputs(names: list[str]) -> Iterator[RawRecord]:
-    """Every record of every input in order; an unreadable file raises InputError before its records."""
+    """Every record of every input in order; a file that cannot be opened raises InputError before its records."""
     for name in names:
         yield from _read_one(name)

@@ -106,3 +106,36 @@ def test_unparseable_json_file_is_one_rejection(tmp_path):
 
     assert {"records_read": 1, "valid": 0, "rejected": 1} == counts
     assert "file" == rejections[0].position
+
+
+def test_bom_crlf_and_a_latin1_line(tmp_path):
+    """A byte-order mark and CRLF line ends are accepted; a line that is not UTF-8 is rejected, the rest read."""
+    good = [json.dumps(_good(f"E-{i}")).encode() for i in range(3)]
+    bad = json.dumps(_good("E-9")).replace("E-9", "E-\xe9").encode("latin-1")
+    (tmp_path / "x.jsonl").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join([good[0], bad, good[1], good[2]]) + b"\r\n")
+
+    counts, rejections = validate_inputs([str(tmp_path / "x.jsonl")])
+
+    assert {"records_read": 4, "valid": 3, "rejected": 1} == counts
+    assert ("line 2", "not UTF-8") == (rejections[0].position, rejections[0].reason[:9])
+
+
+def test_stdin_forms(monkeypatch):
+    """Standard input may hold JSON Lines, one pretty-printed object, or an array."""
+    import io
+    import sys
+
+    from qa_engine.sources import read_inputs
+
+    one = _good("S-1")
+    for text, expected in [
+        ("\n".join(json.dumps(_good(f"S-{i}")) for i in range(3)), 3),
+        (json.dumps(one, indent=2), 1),
+        (json.dumps([one, _good("S-2")], indent=2), 2),
+        ("", 0),
+    ]:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+        records = list(read_inputs(["-"]))
+
+        assert expected == len(records)
+        assert all(r.error is None for r in records)
