@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 from qa_engine.engine import Auditor, AuditResult, audit, validate_inputs
 from qa_engine.errors import ConfigError, EngineError, PolicyError, QAEngineError, RuleError
 from qa_engine.findings import Finding, Summary
+from qa_engine.phrases import describe_proportion
 from qa_engine.records import CaseRecord
 from qa_engine.rules import Policy, RulePack, load_policy, load_rules
 
@@ -25,6 +26,8 @@ __all__ = [
     "Summary",
     "__version__",
     "audit",
+    "describe_proportion",
+    "describe_proportion",
     "load_policy",
     "load_rules",
     "validate_inputs",
