@@ -27,7 +27,6 @@ __all__ = [
     "__version__",
     "audit",
     "describe_proportion",
-    "describe_proportion",
     "load_policy",
     "load_rules",
     "validate_inputs",

@@ -25,7 +25,7 @@ from qa_engine.calendar import WorkingCalendar
 from qa_engine.compile import CompiledPack, compile_pack
 from qa_engine.facts import derive
 from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
-from qa_engine.records import CaseRecord
+from qa_engine.records import LEVEL_NAME, CaseRecord
 from qa_engine.rules import Policy, RulePack, load_policy, load_rules
 from qa_engine.sources import RawRecord, read_inputs
 from qa_engine.validation import Rejection, Validator
@@ -53,11 +53,14 @@ class Auditor:
     def audit_record(self, record: CaseRecord) -> list[Finding]:
         """One finding per rule, in rule-id order."""
         facts = derive(record, self.as_of, self.calendar, self.policy.settings)
+        rosh = facts.case.get("rosh_level")
         meta = {
             "case_id": record.case_id,
             "team": record.team,
             "case_manager_id": record.case_manager_id,
             "order_type": record.order.order_type.value,
+            "sentence_date": record.order.sentence_date.isoformat(),
+            "risk_level": LEVEL_NAME[rosh] if rosh else None,
         }
         by_rule: dict[str, list] = {rule_id: [] for rule_id in self.compiled.rules}
         for ruleset in self.compiled.rulesets:

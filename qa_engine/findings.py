@@ -18,15 +18,25 @@ from qa_engine.compile import CompiledRule
 from qa_engine.errors import OutcomeInvariantError
 from qa_engine.facts import CASE_KIND, CATALOGUE
 from qa_engine.messages import render
-from qa_engine.records import LEVEL_RANK
+from qa_engine.phrases import wilson_interval
+from qa_engine.records import LEVEL_NAME
 from qa_engine.rules import Criterion
 
-__all__ = ["OUTCOMES", "CriterionSummary", "Finding", "Outcome", "RuleSummary", "Summary", "SummaryBuilder", "reduce"]
+__all__ = [
+    "OUTCOMES",
+    "CriterionSummary",
+    "Finding",
+    "Outcome",
+    "RuleSummary",
+    "SectionSummary",
+    "Summary",
+    "SummaryBuilder",
+    "reduce",
+]
 
 Outcome = Literal["met", "not_met", "not_applicable", "insufficient_data"]
 OUTCOMES: tuple[str, ...] = ("met", "not_met", "not_applicable", "insufficient_data")
 _ITEM_PRECEDENCE = ("not_met", "insufficient_data", "met")
-_LEVEL_NAME = {rank: level.value for level, rank in LEVEL_RANK.items()}
 
 
 class Finding(BaseModel):
@@ -46,6 +56,8 @@ class Finding(BaseModel):
     team: str | None = None
     case_manager_id: str | None = None
     order_type: str
+    sentence_date: str | None = Field(default=None, description="The order's sentence date (ISO), for ordering worklists.")
+    risk_level: str | None = Field(default=None, description="Latest risk of serious harm level, for filtering reports.")
 
 
 def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]:
@@ -55,7 +67,7 @@ def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]
     for name in sorted(names):
         if name in fact:
             value = fact[name]
-            out[name] = _LEVEL_NAME.get(value, value) if specs[name].type == "level" else value
+            out[name] = LEVEL_NAME.get(value, value) if specs[name].type == "level" else value
     return out
 
 
@@ -120,6 +132,8 @@ def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], 
         team=meta.get("team"),
         case_manager_id=meta.get("case_manager_id"),
         order_type=meta["order_type"],
+        sentence_date=meta.get("sentence_date"),
+        risk_level=meta.get("risk_level"),
     )
 
 
@@ -136,6 +150,9 @@ class Counts(BaseModel):
     proportion_met: float | None = Field(
         default=None, description="met / (met + not_met), or null when no case could be judged."
     )
+    interval_95: tuple[float, float] | None = Field(
+        default=None, description="95% Wilson interval of proportion_met, or null when no case could be judged."
+    )
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
@@ -143,6 +160,7 @@ class Counts(BaseModel):
             self.applicable += 1
         judged = self.met + self.not_met
         self.proportion_met = round(self.met / judged, 4) if judged else None
+        self.interval_95 = wilson_interval(self.met, judged)
 
 
 class RuleSummary(Counts):
@@ -164,8 +182,16 @@ class CriterionSummary(Counts):
     rule_ids: list[str]
 
 
+class SectionSummary(Counts):
+    """How the cases came out on a section of criteria (1 to 4, or operational management)."""
+
+    section: str
+    section_title: str
+    criteria: list[str]
+
+
 class Summary(BaseModel):
-    """Per rule and per SQS criterion: cases applicable, met, not met, insufficient data, proportion met."""
+    """Per rule, per SQS criterion and per section: cases applicable, met, not met, insufficient data, proportion met."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -173,6 +199,7 @@ class Summary(BaseModel):
     cases_audited: int
     rules: list[RuleSummary]
     criteria: list[CriterionSummary]
+    sections: list[SectionSummary] = []
 
 
 class SummaryBuilder:
@@ -193,6 +220,11 @@ class SummaryBuilder:
                                   rule_ids=sorted(c.rule.id for c in rules if c.rule.criterion == key))
             for key in used
         }
+        self.sections: dict[str, SectionSummary] = {}
+        for crit in self.criteria.values():
+            section = self.sections.setdefault(
+                crit.section, SectionSummary(section=crit.section, section_title=crit.section_title, criteria=[]))
+            section.criteria.append(crit.criterion)
 
     def add_case(self, findings: list[Finding]) -> None:
         """Count one case's findings (one per rule)."""
@@ -201,13 +233,20 @@ class SummaryBuilder:
         for f in findings:
             self.rules[f.rule_id].add(f.outcome)
             per_criterion[f.criterion].add(f.outcome)
+        per_section: dict[str, set[str]] = defaultdict(set)
         for key, outcomes in per_criterion.items():
-            for outcome in ("not_met", "insufficient_data", "met", "not_applicable"):
-                if outcome in outcomes:
-                    self.criteria[key].add(outcome)
-                    break
+            outcome = _worst(outcomes)
+            self.criteria[key].add(outcome)
+            per_section[self.criteria[key].section].add(outcome)
+        for key, outcomes in per_section.items():
+            self.sections[key].add(_worst(outcomes))
 
     def build(self) -> Summary:
         """The summary so far."""
         return Summary(as_of=self.as_of, cases_audited=self.cases, rules=list(self.rules.values()),
-                       criteria=list(self.criteria.values()))
+                       criteria=list(self.criteria.values()), sections=list(self.sections.values()))
+
+
+def _worst(outcomes: set[str]) -> str:
+    """A case's outcome over several rules: not met if any is, then insufficient data, then met."""
+    return next(o for o in ("not_met", "insufficient_data", "met", "not_applicable") if o in outcomes)

@@ -18,7 +18,7 @@ matching row wins:
 | 9 | p >= 0.9 | "almost all" | |
 | 10 | p >= 0.8 | "most" | "most of the cases" (28 of 34) |
 | 11 | p < 0.21 | "a small number" | |
-| 12 | the next of 1/4, 1/3, 1/2, 2/3, 3/4 above p is at most 0.04 away | "nearly <it>" | "Nearly one-third" (10 of 34), "nearly one-third" (5 of 16) |
+| 12 | the next of 1/4, 1/3, 1/2, 2/3, 3/4 above p is at most 0.04 away | "nearly <it>" | "Nearly one-third" (10 of 34), "nearly one-third" (6 of 19) |
 | 13 | the last of those at or below p is at most 0.03 below | "just over <it>" | "just over one-quarter" (8 of 30) |
 | 14 | that one is 3/4 | "the majority" | "The majority of assessments" (27 of 34) |
 | 15 | otherwise | "over <the last at or below p>" | "Over two-thirds" (24 of 34), "over half" (19 of 34), "over one-third" (13 of 34) |

@@ -69,6 +69,8 @@ class Level(str, Enum):
 
 LEVEL_RANK = {Level.low: 1, Level.medium: 2, Level.high: 3, Level.very_high: 4}
 """Levels compared as ordered values: rules test ranks, never strings."""
+LEVEL_NAME = {rank: level.value for level, rank in LEVEL_RANK.items()}
+"""A rank back to its level's name."""
 
 
 class InterventionLevel(str, Enum):
