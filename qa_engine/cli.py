@@ -61,15 +61,24 @@ def cli(log_format: str, log_level: str) -> None:
               help="Your service's policy file (deadlines, closure days).")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Audit date: judge the work as it stood that day (default today).")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Exit 1 if a not-met finding has this severity or higher.")
+@click.option("--sample", type=click.IntRange(min=1), help="Audit a random sample of N cases, stratified by order type.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample: same seed, same sample.")
+@click.option("--no-report", is_flag=True, help="Skip report.md, report.html and the worklists.")
+@click.option("--compare", "compare", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An earlier run's folder: the report shows the change since then.")
 def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
-          as_of: str | None, fail_on: str | None) -> None:
-    """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings to --out."""
+          as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
+          compare: Path | None) -> None:
+    """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings and report to --out."""
     from qa_engine.engine import SEVERITY_RANK
     from qa_engine.engine import audit as run_audit
+    from qa_engine.report import build_report
 
     day = _as_of(as_of)
     try:
-        result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day)
+        result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day,
+                           sample=sample, seed=seed)
+        written = [] if no_report else build_report(out_dir, compare)
     except QAEngineError as exc:
         _fail(exc.message)
         return
@@ -81,9 +90,29 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
         share = f"{crit.met} of {judged} cases met" if judged else "no case applicable"
         extra = f", {crit.insufficient_data} with insufficient data" if crit.insufficient_data else ""
         click.echo(f"  {crit.criterion:<4} {crit.title:<40} {share}{extra}")
-    click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl and run.json to {out_dir}")
+    if "not_sampled" in counts:
+        click.echo(f"  (a sample of {counts['audited']} stratified by order type, seed {seed}; "
+                   f"{counts['not_sampled']} valid records not sampled)")
+    extra = "".join(f", {p.name}" for p in written)
+    click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl, run.json{extra} to {out_dir}")
     if fail_on and result.worst_not_met and SEVERITY_RANK[result.worst_not_met] >= SEVERITY_RANK[fail_on]:
         sys.exit(EXIT_FINDINGS)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--compare", "compare", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An earlier run's folder: the report shows the change since then.")
+def report(run_dir: Path, compare: Path | None) -> None:
+    """Rebuild report.md, report.html and the worklists from a finished run, without auditing again."""
+    from qa_engine.report import build_report
+
+    try:
+        written = build_report(run_dir, compare)
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"Wrote {', '.join(p.name for p in written)} to {run_dir}")
 
 
 @cli.command()

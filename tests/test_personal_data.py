@@ -37,8 +37,18 @@ def _records(example_records):
     return [good, bad_dob, bad_extra, bad_note]
 
 
+def _text(path):
+    """A file's text; a spreadsheet's is every part of its zip."""
+    import zipfile
+
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            return "".join(book.read(name).decode("utf-8") for name in book.namelist())
+    return path.read_text(encoding="utf-8")
+
+
 def test_sentinels_never_reach_logs_or_findings(tmp_path, example_records):
-    """Personal details planted in good and bad records appear in no log event and no output but the input."""
+    """Personal details planted in good and bad records appear in no log line, finding, report or worklist."""
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in _records(example_records)) + "\n")
     out = tmp_path / "out"
@@ -54,7 +64,7 @@ def test_sentinels_never_reach_logs_or_findings(tmp_path, example_records):
         "audit log": result.stderr,
         "audit stdout": result.stdout,
         "validate output": validated.stdout + validated.stderr,
-        **{p.name: p.read_text() for p in out.iterdir()},
+        **{p.name: _text(p) for p in out.iterdir()},
     }
     for where, text in texts.items():
         for what, sentinel in SENTINELS.items():

@@ -1,0 +1,74 @@
+"""The inspection-style report of a finished run: report.md, report.html and the case managers' worklists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa_engine.errors import InputError
+from qa_engine.findings import Finding, Summary
+
+__all__ = ["REPORT_FILES", "RunData", "build_report", "load_run"]
+
+REPORT_FILES = ("report.md", "report.html", "worklist.csv", "worklist.xlsx")
+
+
+@dataclass
+class RunData:
+    """What a report is built from: a finished run's files (and, to compare, an earlier run's summary)."""
+
+    directory: Path
+    run: dict[str, Any]
+    summary: Summary
+    previous: Summary | None = None
+    previous_run: dict[str, Any] = field(default_factory=dict)
+
+    def findings(self) -> Iterator[Finding]:
+        """The run's findings, read one line at a time."""
+        with (self.directory / "findings.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield Finding.model_validate_json(line)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        msg = f"{path.parent} is not a finished qa-engine run: {path.name} is missing"
+        raise InputError(msg) from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        msg = f"cannot read {path}: {exc}"
+        raise InputError(msg) from exc
+
+
+def load_run(directory: Path | str, compare: Path | str | None = None) -> RunData:
+    """Load a finished run (run.json must say it is complete), and optionally an earlier one to compare with.
+
+    Raises:
+        InputError: a folder is not a complete run.
+    """
+    directory = Path(directory)
+    run = _read_json(directory / "run.json")
+    if not run.get("complete"):
+        msg = f"{directory} holds an incomplete run; audit again before reporting"
+        raise InputError(msg)
+    data = RunData(directory, run, Summary.model_validate(_read_json(directory / "summary.json")))
+    if compare is not None:
+        compare = Path(compare)
+        data.previous_run = _read_json(compare / "run.json")
+        data.previous = Summary.model_validate(_read_json(compare / "summary.json"))
+    return data
+
+
+def build_report(directory: Path | str, compare: Path | str | None = None) -> list[Path]:
+    """Write report.md, report.html, worklist.csv and worklist.xlsx into a finished run's folder."""
+    from qa_engine.report.html import write_html
+    from qa_engine.report.narrative import write_markdown
+    from qa_engine.report.worklist import write_worklists
+
+    data = load_run(directory, compare)
+    return [write_markdown(data), write_html(data), *write_worklists(data)]

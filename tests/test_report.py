@@ -1,0 +1,161 @@
+"""The report of a finished run: report.md in the SQS letter's shape, worklists, sampling, rebuilding and comparing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from qa_engine.cli import cli
+from qa_engine.engine import audit
+from qa_engine.errors import InputError
+from qa_engine.report import REPORT_FILES, build_report, load_run
+from qa_engine.report.narrative import choose, in_words
+from qa_engine.report.worklist import safe_cell
+
+from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
+
+AS_OF = dt.date(2016, 2, 15)
+
+
+@pytest.fixture(name="run_dir", scope="module")
+def _run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    audit([str(EXAMPLE_CASELOAD)], out, as_of=AS_OF)
+    build_report(out)
+    return out
+
+
+def test_audit_writes_the_report_by_default(tmp_path):
+    """qa-engine audit writes report.md, report.html, worklist.csv and worklist.xlsx unless --no-report."""
+    runner = CliRunner()
+    runner.invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--as-of", EXAMPLE_AS_OF, "--out", str(tmp_path / "a")])
+    runner.invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--as-of", EXAMPLE_AS_OF, "--out", str(tmp_path / "b"),
+                        "--no-report"])
+
+    assert set(REPORT_FILES) <= {p.name for p in (tmp_path / "a").iterdir()}
+    assert not set(REPORT_FILES) & {p.name for p in (tmp_path / "b").iterdir()}
+
+
+def test_markdown_follows_the_letter(run_dir):
+    """report.md has the SQS letter's sections and numbered criteria, says it is a draft, and gives counts."""
+    text = (run_dir / "report.md").read_text()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+
+    assert "Draft for the manager to edit" in text
+    assert ["## Context", "## Summary", "## 1. Reducing reoffending", "## 2. Protecting the public",
+            "## 3. Protecting the child or young person", "## 4. Ensuring that the sentence is served",
+            "## Operational management", "## Key strengths", "## Areas requiring improvement",
+            "## How this draft was produced"] == headings
+    for number in ("1.1.", "1.2.", "1.3.", "2.1.", "2.2.", "2.3.", "3.1.", "3.2.", "3.3.", "3.4.", "4.1.", "4.2.", "4.3."):
+        assert f"\n{number} " in text
+    assert "95% interval" in text
+
+
+def test_strengths_and_areas_follow_the_documented_rule(run_dir):
+    """Strengths are criteria at 80% or more, areas under 65%, each with at least 5 judged cases."""
+    strengths, areas = choose(load_run(run_dir).summary)
+
+    assert strengths and areas
+    assert all(c.criterion.proportion_met >= 0.8 for c in strengths)
+    assert all(c.criterion.proportion_met < 0.65 for c in areas)
+    assert all(c.criterion.met + c.criterion.not_met >= 5 for c in strengths + areas)
+
+
+@pytest.mark.parametrize(("k", "n", "expected"), [(20, 30, "two-thirds of the 30 cases"), (12, 12, "all 12 cases"),
+                                                   (4, 34, "four of the 34 cases"), (0, 5, "none of the 5 cases")])
+def test_in_words(k, n, expected):
+    """Counts become the report's phrases in a sentence."""
+    assert expected == in_words(k, n)
+
+
+def test_worklist_csv_is_every_not_met_finding_most_serious_and_oldest_first(run_dir):
+    """One row per not-met finding, high severity first, then the oldest order."""
+    with (run_dir / "worklist.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    lines = (run_dir / "findings.jsonl").read_text().splitlines()
+    not_met = [line for line in lines if '"outcome": "not_met"' in line]
+    rank = {"high": 0, "medium": 1, "low": 2}
+    keys = [(rank[r["Severity"]], r["Sentence date"]) for r in rows]
+
+    assert len(not_met) == len(rows)
+    assert keys == sorted(keys)
+    assert {"Case manager", "Case", "Rule", "What was found", "What is expected"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\t=1"])
+def test_formula_like_text_is_neutralised(text):
+    """Cells that begin with = + - @ (or a tab) are prefixed so a spreadsheet shows them as text."""
+    assert safe_cell(text) == "'" + text
+    assert "plain" == safe_cell("plain")
+
+
+def test_xlsx_sheets_per_case_manager_frozen_and_filtered(tmp_path, example_records):
+    """worklist.xlsx has a sheet per case manager with a frozen header and filters; formula-like text stays text."""
+    from openpyxl import load_workbook
+
+    records = json.loads(json.dumps(example_records))
+    records[1]["team"] = "=cmd|' /C calc'!A0"
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    audit([str(path)], tmp_path / "run", as_of=AS_OF)
+    build_report(tmp_path / "run")
+    book = load_workbook(tmp_path / "run" / "worklist.xlsx")
+    managers = sorted({r.get("case_manager_id") for r in records})
+    team_cells = [c for s in book.worksheets for c in s["B"][1:] if str(c.value).startswith("=cmd")]
+
+    assert set(book.sheetnames) <= set(managers)
+    for sheet in book.worksheets:
+        assert "A2" == sheet.freeze_panes
+        assert sheet.auto_filter.ref.startswith("A1:J")
+    assert team_cells
+    assert all("s" == c.data_type for c in team_cells)
+    csv_text = (tmp_path / "run" / "worklist.csv").read_text()
+    assert "'=cmd" in csv_text
+
+
+def test_report_command_rebuilds_and_compares(run_dir, tmp_path):
+    """qa-engine report rebuilds the files from a finished run; --compare adds the change since then."""
+    later = tmp_path / "later"
+    audit([str(EXAMPLE_CASELOAD)], later, as_of=dt.date(2016, 3, 31))
+    result = CliRunner().invoke(cli, ["report", str(later), "--compare", str(run_dir)])
+    text = (later / "report.md").read_text()
+
+    assert 0 == result.exit_code, result.output
+    assert "Compared with the audit as of 2016-02-15" in text
+    assert "percentage points on the previous audit" in text or "No change since the previous audit" in text
+
+
+def test_report_refuses_an_incomplete_run(tmp_path):
+    """A folder without a complete run.json is refused with a clear message."""
+    with pytest.raises(InputError, match="not a finished qa-engine run"):
+        load_run(tmp_path)
+    assert 2 == CliRunner().invoke(cli, ["report", str(tmp_path)]).exit_code
+
+
+def test_sample_is_stratified_and_repeatable(tmp_path):
+    """--sample N audits N cases in proportion to order types; the same seed picks the same cases."""
+    from qa_engine.generate import generate_lines
+
+    path = tmp_path / "g.jsonl"
+    path.write_text("".join(generate_lines(400, seed=9)))
+    first = audit([str(path)], tmp_path / "a", as_of=AS_OF, sample=30, seed=4)
+    audit([str(path)], tmp_path / "b", as_of=AS_OF, sample=30, seed=4)
+    strata = first.run["sample"]["strata"]
+
+    assert 30 == first.counts["audited"] == sum(s["sampled"] for s in strata.values())
+    assert 400 == first.counts["audited"] + first.counts["rejected"] + first.counts["not_sampled"]
+    for s in strata.values():
+        assert abs(s["sampled"] - 30 * s["records"] / 400) < 1
+    assert (tmp_path / "a" / "findings.jsonl").read_bytes() == (tmp_path / "b" / "findings.jsonl").read_bytes()
+    build_report(tmp_path / "a")
+    assert "a sample of 30 cases, stratified by order type" in (tmp_path / "a" / "report.md").read_text()
+
+
+def test_sample_needs_files(tmp_path):
+    """Sampling reads the inputs twice, so standard input is refused with the reason."""
+    with pytest.raises(InputError, match="needs files"):
+        audit(["-"], tmp_path, as_of=AS_OF, sample=5)

@@ -1,0 +1,79 @@
+"""report.html in a real browser (Debian's chromium, driven by Playwright): no errors, every criterion, filters, escaping."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa_engine.engine import audit
+from qa_engine.generate import DEFAULT_UNTIL
+from qa_engine.report import build_report
+
+from .conftest import EXAMPLE_CASELOAD
+
+pytestmark = pytest.mark.browser
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+INJECTED = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed: apt-get install chromium (CI's .ci/run does this)")
+    return path
+
+
+@pytest.fixture(name="report_page")
+def _report_page(tmp_path):
+    records = [json.loads(line) for line in EXAMPLE_CASELOAD.read_text().splitlines()]
+    records[1]["team"] = INJECTED[:64]
+    records[1]["assessments"][0]["factors"][0]["category"] = INJECTED[:64]
+    records[1]["contacts"][0]["note"] = INJECTED
+    path = tmp_path / "cases.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    audit([str(path)], tmp_path / "run", as_of=DEFAULT_UNTIL)
+    build_report(tmp_path / "run")
+    return tmp_path / "run" / "report.html"
+
+
+def test_report_in_chromium(report_page):
+    """No console errors or network requests; every criterion shown; a filter changes the rows; injected markup is text."""
+    from playwright.sync_api import sync_playwright
+
+    errors, requests = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=_chromium(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run", "--disable-sync"],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(report_page.as_uri())
+
+        criteria = page.locator("details.criterion").count()
+        bars = page.locator("svg.chart g.bar").count()
+        total = page.locator("table.cases tbody tr").count()
+        visible_before = page.locator("table.cases tbody tr:not([hidden])").count()
+        page.select_option("select[data-filter=manager]", "CM-01")
+        visible_after = page.locator("table.cases tbody tr:not([hidden])").count()
+        page.select_option("select[data-filter=manager]", "")
+        pwned = page.evaluate("window.__pwned === undefined")
+        team_options = page.locator("select[data-filter=team] option").all_inner_texts()
+        page.locator("details.criterion").first.evaluate("d => d.open = true")
+        ARTEFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTEFACTS / "report.png"), full_page=False)
+        browser.close()
+
+    assert [] == errors
+    assert [] == requests
+    assert 14 == criteria == bars
+    assert total == visible_before
+    assert 0 < visible_after < total
+    assert pwned
+    assert INJECTED[:64] in team_options
