@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -42,6 +43,11 @@ from durable import engine
 from qa_engine.compile import KIND_FIELD, CompiledRuleset, Variant
 from qa_engine.errors import EngineError, EngineLimitError, OutcomeInvariantError
 from qa_engine.facts import CASE_KIND, CaseFacts
+
+# durable_rules logs a traceback (through the logging module) for any exception inside an action,
+# then hands the exception back to the caller, which raises it: silence the duplicate, keep the raise.
+logging.getLogger("durable").addHandler(logging.NullHandler())
+logging.getLogger("durable").propagate = False
 
 __all__ = ["ITEM_ID_FIELD", "DurableBackend", "Firing", "durable_version", "get_backend"]
 

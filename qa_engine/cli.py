@@ -17,6 +17,8 @@ import click
 from qa_engine import __version__
 from qa_engine._logging import configure
 from qa_engine.errors import QAEngineError
+from qa_engine.pseudonyms import ENV_KEY
+from qa_engine.sources import DEFAULT_LIMITS
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -38,6 +40,14 @@ def _as_of(value: str | None) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2016-02-15", param_hint="--as-of") from None
+
+
+def _limit_options(function):
+    """--max-record-bytes and --max-depth, shared by audit and validate."""
+    function = click.option("--max-depth", type=click.IntRange(min=4), default=DEFAULT_LIMITS.max_depth,
+                            show_default=True, help="Reject records nested deeper than this.")(function)
+    return click.option("--max-record-bytes", type=click.IntRange(min=1024), default=DEFAULT_LIMITS.max_record_bytes,
+                        show_default=True, help="Reject a record (a JSON Lines line) larger than this.")(function)
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -66,22 +76,35 @@ def cli(log_format: str, log_level: str) -> None:
 @click.option("--no-report", is_flag=True, help="Skip report.md, report.html and the worklists.")
 @click.option("--compare", "compare", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="An earlier run's folder: the report shows the change since then.")
+@click.option("--pseudonymise", is_flag=True,
+              help="Replace case and staff ids in every output with keyed pseudonyms (for sharing beyond the team).")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"File holding the pseudonym key (else the environment variable {ENV_KEY}).")
+@_limit_options
 def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
-          compare: Path | None) -> None:
+          compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
+          max_depth: int) -> None:
     """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings and report to --out."""
-    from qa_engine.engine import SEVERITY_RANK
+    from qa_engine.engine import OUTPUTS, SEVERITY_RANK
     from qa_engine.engine import audit as run_audit
-    from qa_engine.report import build_report
+    from qa_engine.pseudonyms import load_key
+    from qa_engine.sources import Limits
 
     day = _as_of(as_of)
     try:
+        key = load_key(key_file) if pseudonymise else None
+        _stop_between_records()
         result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day,
-                           sample=sample, seed=seed)
-        written = [] if no_report else build_report(out_dir, compare)
+                           sample=sample, seed=seed, report=not no_report, compare=compare,
+                           limits=Limits(max_record_bytes, max_depth), pseudonym_key=key)
     except QAEngineError as exc:
         _fail(exc.message)
         return
+    except OSError as exc:
+        _fail(f"could not write to {out_dir}: {exc.strerror or exc}")
+        return
+    written = [out_dir / name for name in OUTPUTS[3:] if name in result.run["outputs"]]
     counts = result.counts
     click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
                f" ({counts['rejected']} rejected: see rejected.jsonl).")
@@ -116,15 +139,37 @@ def report(run_dir: Path, compare: Path | None) -> None:
 
 
 @cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+def verify(run_dir: Path) -> None:
+    """Check that a run finished and that none of its outputs has changed since. Exit 1 if not."""
+    from qa_engine.verify import verify_run
+
+    result = verify_run(run_dir)
+    for name in result.checked:
+        click.echo(f"ok       {name}")
+    for problem in result.problems:
+        click.echo(f"PROBLEM  {problem}")
+    for line in result.inputs:
+        click.echo(f"input    {line}")
+    if result.ok:
+        click.echo(f"{run_dir}: complete and unaltered ({len(result.checked)} outputs checked).")
+        return
+    click.echo(f"{run_dir}: NOT verified ({len(result.problems)} problems).")
+    sys.exit(EXIT_FINDINGS)
+
+
+@cli.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write rejected.jsonl to this folder.")
-def validate(inputs: tuple[str, ...], out_dir: Path | None) -> None:
+@_limit_options
+def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: int, max_depth: int) -> None:
     """Check case records against the schema only; list each rejected record. Exit 1 if any is rejected."""
     from qa_engine.engine import validate_inputs
+    from qa_engine.sources import Limits
 
     try:
-        counts, rejections = validate_inputs(list(inputs), out_dir)
+        counts, rejections = validate_inputs(list(inputs), out_dir, Limits(max_record_bytes, max_depth))
     except QAEngineError as exc:
         _fail(exc.message)
         return
@@ -134,6 +179,21 @@ def validate(inputs: tuple[str, ...], out_dir: Path | None) -> None:
     click.echo(f"{counts['valid']} of {counts['records_read']} records valid, {counts['rejected']} rejected.")
     if counts["rejected"]:
         sys.exit(EXIT_FINDINGS)
+
+
+def _stop_between_records() -> None:
+    """A first Ctrl-C stops the run after the current record (cleanly); a second one stops it at once."""
+    import signal
+
+    from qa_engine.engine import STOP
+
+    STOP.clear()
+
+    def handler(signum, frame):
+        STOP.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, handler)
 
 
 def _rate(values: tuple[str, ...]) -> dict[str, float]:
@@ -267,4 +327,14 @@ def rules_test(rules_dir: Path | None) -> None:
 
 def main() -> None:
     """Entry point of the qa-engine command."""
-    cli(prog_name="qa-engine")
+    try:
+        cli(prog_name="qa-engine", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted: the run was stopped; its folder is marked incomplete.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted: the run was stopped; its folder is marked incomplete.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

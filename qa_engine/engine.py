@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,14 +27,18 @@ from qa_engine.compile import CompiledPack, compile_pack
 from qa_engine.errors import InputError
 from qa_engine.facts import derive
 from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
+from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME, CaseRecord
 from qa_engine.rules import Policy, RulePack, load_policy, load_rules
-from qa_engine.sources import RawRecord, read_inputs
+from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, read_inputs
 from qa_engine.validation import Rejection, Validator
 
-__all__ = ["AuditResult", "Auditor", "audit", "validate_inputs"]
+__all__ = ["OUTPUTS", "AuditResult", "Auditor", "audit", "finish_run", "start_run", "validate_inputs"]
 
 log = structlog.get_logger("qa_engine")
+
+STOP = threading.Event()
+"""Set (by the CLI's Ctrl-C handler) to stop a run between two records, never inside durable_rules."""
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
@@ -41,8 +46,10 @@ SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 class Auditor:
     """Judges validated case records against a compiled rule pack, as of one audit date."""
 
-    def __init__(self, pack: RulePack, policy: Policy | None = None, as_of: dt.date | None = None) -> None:
+    def __init__(self, pack: RulePack, policy: Policy | None = None, as_of: dt.date | None = None,
+                 pseudonym: Pseudonymiser | None = None) -> None:
         self.pack = pack
+        self.pseudonym = pseudonym
         self.policy = policy or Policy()
         self.as_of = as_of or dt.date.today()
         self.compiled: CompiledPack = compile_pack(pack, self.policy)
@@ -55,10 +62,11 @@ class Auditor:
         """One finding per rule, in rule-id order."""
         facts = derive(record, self.as_of, self.calendar, self.policy.settings)
         rosh = facts.case.get("rosh_level")
+        ids = self.pseudonym or (lambda value: value)
         meta = {
-            "case_id": record.case_id,
+            "case_id": ids(record.case_id),
             "team": record.team,
-            "case_manager_id": record.case_manager_id,
+            "case_manager_id": ids(record.case_manager_id) if record.case_manager_id else None,
             "order_type": record.order.order_type.value,
             "sentence_date": record.order.sentence_date.isoformat(),
             "risk_level": LEVEL_NAME[rosh] if rosh else None,
@@ -67,7 +75,8 @@ class Auditor:
         for ruleset in self.compiled.rulesets:
             for firing in self.backend.evaluate(ruleset, facts):
                 by_rule[firing.variant.rule_id].append(firing)
-        return [reduce(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta) for rule_id in sorted(by_rule)]
+        return [reduce(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym)
+                for rule_id in sorted(by_rule)]
 
 
 def _sha256(path: Path) -> str:
@@ -132,6 +141,28 @@ def _input_manifest(inputs: list[str]) -> list[dict[str, Any]]:
     return manifest
 
 
+OUTPUTS = ("findings.jsonl", "rejected.jsonl", "summary.json", "report.md", "report.html", "worklist.csv",
+           "worklist.xlsx")
+"""Every file a run writes besides run.json; run.json lists their sha256 so `qa-engine verify` can check them."""
+
+
+def start_run(out: Path) -> None:
+    """Clear a run folder's outputs and mark it incomplete, so an interrupted run never looks finished."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*OUTPUTS, "run.json"):
+        (out / name).unlink(missing_ok=True)
+        (out / (name + ".partial")).unlink(missing_ok=True)
+    _write_json(out / "run.json", {"complete": False, "note": "this run did not finish; its outputs are incomplete"})
+
+
+def finish_run(out: Path, run: dict[str, Any]) -> dict[str, Any]:
+    """Hash every output present and write run.json last, marked complete."""
+    run = {**run, "outputs": {name: _sha256(out / name) for name in OUTPUTS if (out / name).exists()},
+           "complete": True}
+    _write_json(out / "run.json", run)
+    return run
+
+
 def audit(
     inputs: list[str],
     out_dir: Path | str,
@@ -141,11 +172,16 @@ def audit(
     as_of: dt.date | None = None,
     sample: int | None = None,
     seed: int = 0,
+    report: bool = False,
+    compare: Path | str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    pseudonym_key: bytes | None = None,
 ) -> AuditResult:
-    """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl and run.json.
+    """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl (and the report), then run.json.
 
     With ``sample``, audit a random sample of that many valid records, stratified by order type (as an
-    inspection samples about 30 cases); the other valid records are counted as ``not_sampled``.
+    inspection samples about 30 cases); the other valid records are counted as ``not_sampled``. With
+    ``pseudonym_key``, case and staff ids in every output are replaced by keyed pseudonyms.
 
     Raises:
         ConfigError: rules, policy or an input file cannot be used (nothing is judged).
@@ -154,32 +190,37 @@ def audit(
     as_of = as_of or dt.date.today()
     pack = load_rules(rules_dir)
     policy = load_policy(policy_path, pack)
-    auditor = Auditor(pack, policy, as_of)
+    pseudonym = Pseudonymiser(pseudonym_key) if pseudonym_key else None
+    auditor = Auditor(pack, policy, as_of, pseudonym)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stale = out / "run.json"
-    stale.unlink(missing_ok=True)  # a run.json only ever describes the files beside it
+    _check_inputs(inputs)
+    chosen: set[int] | None = None
+    sample_info = None
+    if sample is not None:
+        chosen, strata = _choose_sample(inputs, sample, seed, limits)
+        sample_info = {"size": len(chosen), "requested": sample, "seed": seed, "stratified_by": "order_type",
+                       "strata": strata}
+    start_run(out)
 
     log.info("audit.start", inputs=len(inputs), rules=len(pack.rules), rulesets=len(auditor.compiled.rulesets),
              as_of=as_of.isoformat())
     summary = SummaryBuilder(list(auditor.compiled.rules.values()), pack.criteria, as_of.isoformat())
     counts = {"records_read": 0, "audited": 0, "rejected": 0}
-    chosen: set[int] | None = None
-    sample_info = None
-    if sample is not None:
-        chosen, strata = _choose_sample(inputs, sample, seed)
+    if chosen is not None:
         counts["not_sampled"] = 0
-        sample_info = {"size": len(chosen), "requested": sample, "seed": seed, "stratified_by": "order_type",
-                       "strata": strata}
     worst = 0
     findings_file = _AtomicFile(out / "findings.jsonl")
     rejected_file = _AtomicFile(out / "rejected.jsonl")
     try:
-        for ordinal, item in enumerate(_validated(read_inputs(inputs), counts)):
+        for ordinal, item in enumerate(_validated(read_inputs(inputs, limits), counts)):
+            if STOP.is_set():
+                raise KeyboardInterrupt
             if chosen is not None and not isinstance(item, Rejection) and ordinal not in chosen:
                 counts["not_sampled"] += 1
                 continue
             if isinstance(item, Rejection):
+                if pseudonym and item.case_id:
+                    item = item.model_copy(update={"case_id": pseudonym(item.case_id)})
                 rejected_file.write_line(_dump(item))
                 log.warning("record.rejected", source=item.source, position=item.position, case_id=item.case_id,
                             pointer=item.pointer, reason=item.reason)
@@ -208,22 +249,42 @@ def audit(
         "rule_pack": {
             "directory": str(pack.directory),
             "sha256": pack.sha256,
+            "files": pack.files,
             "rules": [{"id": r.id, "sha256": r.sha256} for r in pack.rules],
             "rulesets": [rs.name for rs in auditor.compiled.rulesets],
         },
         "policy": policy.as_dict(),
         "sample": sample_info,
-        "outputs": {name: _sha256(out / name) for name in ("findings.jsonl", "rejected.jsonl", "summary.json")},
+        "pseudonymised": pseudonym is not None,
+        "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth},
         "duration_seconds": round(time.perf_counter() - started, 3),
-        "complete": True,
     }
-    _write_json(out / "run.json", run)
+    if report:
+        from qa_engine.report import build_report
+
+        build_report(out, compare, run=run)
+    run = finish_run(out, run)
     log.info("audit.done", **counts, duration_seconds=run["duration_seconds"])
     worst_name = next((k for k, v in SEVERITY_RANK.items() if v == worst), None)
     return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run)
 
 
-def _choose_sample(inputs: list[str], size: int, seed: int) -> tuple[set[int], dict[str, dict[str, int]]]:
+def _check_inputs(inputs: list[str]) -> None:
+    """Every input must be readable before the output folder is touched."""
+    for name in inputs:
+        if name == "-":
+            continue
+        path = Path(name)
+        if path.is_dir():
+            msg = f"{name} is a folder; give the JSON or JSON Lines files in it"
+            raise InputError(msg)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            msg = f"cannot read {name}: no such file, or not readable"
+            raise InputError(msg)
+
+
+def _choose_sample(inputs: list[str], size: int, seed: int,
+                   limits: Limits) -> tuple[set[int], dict[str, dict[str, int]]]:
     """Ordinals of a random sample of valid records, allocated to order types in proportion (largest remainder)."""
     import random
 
@@ -235,7 +296,7 @@ def _choose_sample(inputs: list[str], size: int, seed: int) -> tuple[set[int], d
         raise InputError(msg)
     by_type: dict[str, list[int]] = {}
     validator = Validator()
-    for ordinal, raw in enumerate(read_inputs(inputs)):
+    for ordinal, raw in enumerate(read_inputs(inputs, limits)):
         result = validator.validate(raw)
         if not isinstance(result, Rejection):
             by_type.setdefault(result.order.order_type.value, []).append(ordinal)
@@ -263,12 +324,13 @@ def _validated(raws: Iterable[RawRecord], counts: dict[str, int]) -> Iterable[Ca
         yield result
 
 
-def validate_inputs(inputs: list[str], out_dir: Path | str | None = None) -> tuple[dict[str, int], list[Rejection]]:
+def validate_inputs(inputs: list[str], out_dir: Path | str | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, int], list[Rejection]]:
     """Validate only: counts, and every rejection (also written to OUT/rejected.jsonl when out_dir is given)."""
     counts = {"records_read": 0, "valid": 0, "rejected": 0}
     rejections: list[Rejection] = []
     validator = Validator()
-    for raw in read_inputs(inputs):
+    for raw in read_inputs(inputs, limits):
         counts["records_read"] += 1
         result = validator.validate(raw)
         if isinstance(result, Rejection):

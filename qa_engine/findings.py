@@ -19,6 +19,7 @@ from qa_engine.errors import OutcomeInvariantError
 from qa_engine.facts import CASE_KIND, CATALOGUE
 from qa_engine.messages import render
 from qa_engine.phrases import wilson_interval
+from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME
 from qa_engine.rules import Criterion
 
@@ -71,8 +72,12 @@ def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]
     return out
 
 
-def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], meta: dict[str, Any]) -> Finding:
-    """The one finding a rule gives a case, from the durable_rules firings for that rule."""
+def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], meta: dict[str, Any],
+           pseudonym: Pseudonymiser | None = None) -> Finding:
+    """The one finding a rule gives a case, from the durable_rules firings for that rule.
+
+    With a ``pseudonym``, ids in the evidence (and so in the message) are pseudonymised.
+    """
     rule = compiled.rule
     case_outcomes = {f.variant.outcome for f in firings if f.variant.scope == "case"}
     item_outcomes: dict[str, dict[str, Firing]] = defaultdict(dict)
@@ -113,7 +118,7 @@ def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], 
             entry = {"id": f.matched["i"][ITEM_ID_FIELD], **_display(kind, f.matched["i"], compiled.fields.get(kind, set()))}
             if other and "x" in f.matched:
                 entry["answered_by"] = _display(other, f.matched["x"], compiled.fields.get(other, set()))
-            listed.append(entry)
+            listed.append(pseudonym.walk(entry) if pseudonym else entry)
         evidence["items"] = listed
         scopes = {**case_scope, **params, "item": listed[0], "match": listed[0].get("answered_by", {})}
         message = render(getattr(rule.messages, outcome), scopes, count=len(chosen))

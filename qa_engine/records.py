@@ -16,7 +16,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = [
     "PERSONAL_FIELDS",
@@ -46,6 +46,28 @@ __all__ = [
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 """A pseudonymous identifier: letters, digits and . _ : / - only, so it is safe in logs and file names."""
+
+EARLIEST = dt.date(1990, 1, 1)
+LATEST = dt.date(2100, 12, 31)
+
+
+def _date_text_only(value: object) -> object:
+    """Dates arrive as ISO text (2016-02-15); a number is not read as a timestamp."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        msg = "a date must be written as text like 2016-02-15, not as a number"
+        raise ValueError(msg)
+    return value
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    if not EARLIEST <= value <= LATEST:
+        msg = f"the date is out of range ({EARLIEST.isoformat()} to {LATEST.isoformat()})"
+        raise ValueError(msg)
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_date_text_only), AfterValidator(_date_in_range)]
+"""A calendar date in ISO text, between 1990 and 2100 (anything else is a data error, not a date)."""
 
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 """Free text from the case file. Never logged; shown only as escaped text."""
@@ -151,7 +173,7 @@ class Child(_Model):
 
     child_id: Id
     name: Text | None = Field(default=None, description="Personal: never logged or reported.")
-    date_of_birth: dt.date | None = Field(default=None, description="Personal: never logged or reported.")
+    date_of_birth: Day | None = Field(default=None, description="Personal: never logged or reported.")
     address: Text | None = Field(default=None, description="Personal: never logged or reported.")
     age_at_sentence: int | None = Field(default=None, ge=10, le=21)
     sex: Sex = Sex.not_known
@@ -166,7 +188,7 @@ class Requirement(_Model):
     """A requirement of a youth rehabilitation order (supervision, curfew, reparation, ...)."""
 
     type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    start_date: dt.date | None = None
+    start_date: Day | None = None
 
 
 class Order(_Model):
@@ -174,14 +196,14 @@ class Order(_Model):
 
     order_id: Id
     order_type: OrderType
-    sentence_date: dt.date
-    start_date: dt.date | None = Field(
+    sentence_date: Day
+    start_date: Day | None = Field(
         default=None, description="Referral order: the date the contract was signed. Others: usually the sentence date."
     )
-    contract_signed_date: dt.date | None = None
-    first_panel_date: dt.date | None = None
-    expected_end_date: dt.date | None = None
-    actual_end_date: dt.date | None = None
+    contract_signed_date: Day | None = None
+    first_panel_date: Day | None = None
+    expected_end_date: Day | None = None
+    actual_end_date: Day | None = None
     length_months: int | None = Field(default=None, ge=0, le=48)
     intervention_level: InterventionLevel | None = None
     requirements: list[Requirement] = Field(default_factory=list)
@@ -210,10 +232,10 @@ class Order(_Model):
 class CourtWork(_Model):
     """Pre-sentence report: requested, due, submitted and quality-assured by a manager."""
 
-    psr_requested_date: dt.date | None = None
-    psr_due_date: dt.date | None = None
-    psr_submitted_date: dt.date | None = None
-    psr_quality_assured_date: dt.date | None = None
+    psr_requested_date: Day | None = None
+    psr_due_date: Day | None = None
+    psr_submitted_date: Day | None = None
+    psr_quality_assured_date: Day | None = None
     psr_quality_assured_by: Id | None = None
     psr_covers_risk_of_harm: bool | None = None
     psr_covers_vulnerability: bool | None = None
@@ -234,7 +256,7 @@ class AssessmentStage(str, Enum):
 class ExploitationScreening(_Model):
     """Child sexual or criminal exploitation screening, and its result."""
 
-    date: dt.date
+    date: Day
     result: Level
 
 
@@ -251,8 +273,8 @@ class Assessment(_Model):
     assessment_id: Id
     stage: AssessmentStage
     trigger: Literal["scheduled", "new_offence", "custody", "change_of_address", "change_of_care_status", "other"] | None = None
-    started_date: dt.date | None = None
-    completed_date: dt.date | None = None
+    started_date: Day | None = None
+    completed_date: Day | None = None
     likelihood_of_reoffending: Level | None = None
     risk_of_serious_harm: Level | None = None
     rosh_full_analysis: bool | None = Field(
@@ -262,7 +284,7 @@ class Assessment(_Model):
     safety_and_wellbeing: Level | None = None
     intervention_level: InterventionLevel | None = None
     countersigned_by: Id | None = None
-    countersigned_date: dt.date | None = None
+    countersigned_date: Day | None = None
     mappa_eligible: bool | None = None
     mappa_category: Literal[1, 2, 3] | None = None
     mappa_level: Literal[1, 2, 3] | None = None
@@ -294,7 +316,7 @@ class PlanType(str, Enum):
 class PlanReview(_Model):
     """A review of a plan, and what triggered it."""
 
-    date: dt.date
+    date: Day
     trigger: Literal["scheduled", "new_offence", "risk_change", "custody", "change_of_address", "safeguarding", "other"] = (
         "scheduled"
     )
@@ -312,13 +334,13 @@ class Plan(_Model):
 
     plan_id: Id
     plan_type: PlanType
-    created_date: dt.date
+    created_date: Day
     child_involved: bool | None = None
     parent_involved: bool | None = None
     diversity_addressed: bool | None = None
     barriers_addressed: bool | None = None
     contingency_recorded: bool | None = None
-    countersigned_date: dt.date | None = None
+    countersigned_date: Day | None = None
     objectives: list[Objective] = Field(default_factory=list)
     reviews: list[PlanReview] = Field(default_factory=list)
 
@@ -336,14 +358,14 @@ class Contact(_Model):
     """An appointment or contact; unacceptable absences are failures to comply."""
 
     contact_id: Id
-    date: dt.date
+    date: Day
     type: Literal[
         "office", "home_visit", "panel", "reparation", "programme", "education", "health", "phone",
         "multi_agency_meeting", "follow_up", "other",
     ]
     counts_towards_required: bool = True
     outcome: ContactOutcome
-    follow_up_date: dt.date | None = None
+    follow_up_date: Day | None = None
     note: Text | None = Field(default=None, description="Free text: never logged or reported.")
 
 
@@ -364,10 +386,10 @@ class EnforcementAction(_Model):
 
     action_id: Id
     action: EnforcementActionType
-    date: dt.date
+    date: Day
     answers_contact_ids: list[Id] = Field(default_factory=list)
     manager_authorised_by: Id | None = None
-    manager_authorised_date: dt.date | None = None
+    manager_authorised_date: Day | None = None
     note: Text | None = Field(default=None, description="Free text: never logged or reported.")
 
 
@@ -376,16 +398,16 @@ class Referral(_Model):
 
     referral_id: Id
     need: Need
-    need_identified_date: dt.date | None = None
-    referred_date: dt.date | None = None
-    offered_date: dt.date | None = None
+    need_identified_date: Day | None = None
+    referred_date: Day | None = None
+    offered_date: Day | None = None
 
 
 class SafeguardingEvent(_Model):
     """A safeguarding event: missing episode, exploitation concern, strategy meeting, conference..."""
 
     event_id: Id
-    date: dt.date
+    date: Day
     type: Literal[
         "missing", "exploitation_concern", "self_harm", "strategy_meeting", "child_protection_conference",
         "looked_after_review", "nrm_referral", "information_shared_with_social_care", "other",
@@ -397,7 +419,7 @@ class SignificantChange(_Model):
     """A change that calls for the assessment and plans to be reviewed (new offence, custody, move, care status)."""
 
     change_id: Id
-    date: dt.date
+    date: Day
     type: Literal["new_offence", "custody", "release", "change_of_address", "change_of_care_status", "risk_change",
                   "safeguarding_incident"]
 
@@ -406,7 +428,7 @@ class OversightEntry(_Model):
     """A management-oversight entry: who looked at what, and whether a decision was recorded."""
 
     entry_id: Id
-    date: dt.date
+    date: Day
     manager_id: Id
     target: Literal["assessment", "plan", "risk_of_harm", "safety_and_wellbeing", "enforcement", "case"]
     decision_recorded: bool = False
@@ -422,7 +444,7 @@ class PracticeJudgement(_Model):
     question: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     answer: Literal["yes", "no", "not_applicable"]
     auditor_id: Id
-    date: dt.date
+    date: Day
 
 
 class CaseRecord(_Model):

@@ -15,10 +15,36 @@ from typing import Any, BinaryIO
 
 from qa_engine.errors import InputError
 
-__all__ = ["RawRecord", "read_inputs"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "RawRecord", "read_inputs"]
 
 _LINES_SUFFIXES = (".jsonl", ".ndjson")
 _BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big and how deep one record may be; a record over a limit is rejected, not parsed."""
+
+    max_record_bytes: int = 1_000_000
+    """One record (one JSON Lines line) at most this many bytes: a case file is a few kilobytes."""
+    max_depth: int = 32
+    """Objects and arrays nested at most this deep: a case record needs about 5."""
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _depth(value: Any, limit: int) -> bool:
+    """True when ``value`` nests deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 @dataclass(frozen=True)
@@ -35,11 +61,15 @@ def _json_error(exc: json.JSONDecodeError) -> str:
     return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
 
 
-def _parse(source: str, position: str, text: bytes | str) -> RawRecord:
+def _parse(source: str, position: str, text: bytes | str, limits: Limits = DEFAULT_LIMITS) -> RawRecord:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return RawRecord(source, position, json.loads(text))
+        data = json.loads(text)
+        if _depth(data, limits.max_depth):
+            return RawRecord(source, position,
+                             error=f"nests deeper than {limits.max_depth} levels (the limit; see --max-depth)")
+        return RawRecord(source, position, data)
     except UnicodeDecodeError as exc:
         return RawRecord(source, position, error=f"not UTF-8 text (byte {exc.start}); export the file as UTF-8")
     except json.JSONDecodeError as exc:
@@ -48,16 +78,19 @@ def _parse(source: str, position: str, text: bytes | str) -> RawRecord:
         return RawRecord(source, position, error="not valid JSON: nested too deeply")
 
 
-def _lines(lines: Iterable[bytes], source: str, first_number: int = 1) -> Iterator[RawRecord]:
+def _lines(lines: Iterable[bytes], source: str, limits: Limits, first_number: int = 1) -> Iterator[RawRecord]:
     for number, line in enumerate(lines, start=first_number):
         if number == 1:
             line = line.removeprefix(_BOM)
-        if line.strip():
-            yield _parse(source, f"line {number}", line)
+        if len(line) > limits.max_record_bytes:
+            yield RawRecord(source, f"line {number}", error=(
+                f"record is {len(line):,} bytes, over the limit of {limits.max_record_bytes:,} (see --max-record-bytes)"))
+        elif line.strip():
+            yield _parse(source, f"line {number}", line, limits)
 
 
-def _document(data: bytes, source: str) -> Iterator[RawRecord]:
-    record = _parse(source, "file", data.removeprefix(_BOM))
+def _document(data: bytes, source: str, limits: Limits) -> Iterator[RawRecord]:
+    record = _parse(source, "file", data.removeprefix(_BOM), Limits(limits.max_record_bytes, limits.max_depth + 1))
     if record.error is not None:
         yield record
     elif isinstance(record.data, list):
@@ -67,7 +100,7 @@ def _document(data: bytes, source: str) -> Iterator[RawRecord]:
         yield RawRecord(source, "index 0", record.data)
 
 
-def _stdin(stream: BinaryIO) -> Iterator[RawRecord]:
+def _stdin(stream: BinaryIO, limits: Limits) -> Iterator[RawRecord]:
     """Standard input: JSON Lines if the first line is a whole JSON value, otherwise one JSON document."""
     source = "<stdin>"
     first = stream.readline()
@@ -80,15 +113,15 @@ def _stdin(stream: BinaryIO) -> Iterator[RawRecord]:
         json.loads(head)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         if head.lstrip()[:1] in (b"[", b"{"):
-            yield from _document(head + stream.read(), source)
+            yield from _document(head + stream.read(), source, limits)
             return
-    yield from _lines([first], source)
-    yield from _lines(stream, source, first_number=2)
+    yield from _lines([first], source, limits)
+    yield from _lines(stream, source, limits, first_number=2)
 
 
-def _read_one(name: str) -> Iterator[RawRecord]:
+def _read_one(name: str, limits: Limits) -> Iterator[RawRecord]:
     if name == "-":
-        yield from _stdin(sys.stdin.buffer)
+        yield from _stdin(sys.stdin.buffer, limits)
         return
     path = Path(name)
     source = str(path)
@@ -102,14 +135,14 @@ def _read_one(name: str) -> Iterator[RawRecord]:
         raise InputError(msg) from exc
     with handle:
         if path.suffix.lower() in _LINES_SUFFIXES:
-            yield from _lines(handle, source)
+            yield from _lines(handle, source, limits)
         else:
             data = handle.read()
             if data.strip():
-                yield from _document(data, source)
+                yield from _document(data, source, limits)
 
 
-def read_inputs(names: list[str]) -> Iterator[RawRecord]:
+def read_inputs(names: list[str], limits: Limits = DEFAULT_LIMITS) -> Iterator[RawRecord]:
     """Every record of every input in order; a file that cannot be opened raises InputError before its records."""
     for name in names:
-        yield from _read_one(name)
+        yield from _read_one(name, limits)

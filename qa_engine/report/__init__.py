@@ -45,14 +45,19 @@ def _read_json(path: Path) -> Any:
         raise InputError(msg) from exc
 
 
-def load_run(directory: Path | str, compare: Path | str | None = None) -> RunData:
+def load_run(directory: Path | str, compare: Path | str | None = None, run: dict[str, Any] | None = None) -> RunData:
     """Load a finished run (run.json must say it is complete), and optionally an earlier one to compare with.
+
+    ``run`` is the run record of a run still being written (the report is built before run.json).
 
     Raises:
         InputError: a folder is not a complete run.
     """
     directory = Path(directory)
-    run = _read_json(directory / "run.json")
+    if run is None:
+        run = _read_json(directory / "run.json")
+    elif "complete" not in run:
+        run = {**run, "complete": True}
     if not run.get("complete"):
         msg = f"{directory} holds an incomplete run; audit again before reporting"
         raise InputError(msg)
@@ -64,11 +69,19 @@ def load_run(directory: Path | str, compare: Path | str | None = None) -> RunDat
     return data
 
 
-def build_report(directory: Path | str, compare: Path | str | None = None) -> list[Path]:
-    """Write report.md, report.html, worklist.csv and worklist.xlsx into a finished run's folder."""
+def build_report(directory: Path | str, compare: Path | str | None = None,
+                 run: dict[str, Any] | None = None) -> list[Path]:
+    """Write report.md, report.html, worklist.csv and worklist.xlsx into a run's folder.
+
+    For a finished run (``run`` not given), run.json is rewritten afterwards with the new files' hashes.
+    """
+    from qa_engine.engine import finish_run
     from qa_engine.report.html import write_html
     from qa_engine.report.narrative import write_markdown
     from qa_engine.report.worklist import write_worklists
 
-    data = load_run(directory, compare)
-    return [write_markdown(data), write_html(data), *write_worklists(data)]
+    data = load_run(directory, compare, run)
+    written = [write_markdown(data), write_html(data), *write_worklists(data)]
+    if run is None:
+        finish_run(data.directory, {k: v for k, v in data.run.items() if k not in ("outputs", "complete")})
+    return written

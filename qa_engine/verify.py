@@ -1,0 +1,81 @@
+"""Checking a run folder later: is it complete, and is every output byte-for-byte what the run wrote?"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Verification", "verify_run"]
+
+
+@dataclass
+class Verification:
+    """The outcome of checking a run folder: problems found (none means complete and unaltered)."""
+
+    directory: Path
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_run(directory: Path | str) -> Verification:
+    """Recompute the sha256 of every output listed in run.json; report anything missing, changed or incomplete.
+
+    Inputs are checked too when they are still where the run read them (their state is reported, not
+    counted as a problem: the export may have moved on).
+    """
+    directory = Path(directory)
+    result = Verification(directory)
+    try:
+        run = json.loads((directory / "run.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        result.problems.append("run.json is missing: this is not a finished qa-engine run")
+        return result
+    except (OSError, ValueError) as exc:
+        result.problems.append(f"run.json cannot be read: {exc}")
+        return result
+    if not isinstance(run, dict) or run.get("complete") is not True:
+        result.problems.append("run.json says the run did not complete")
+        return result
+    outputs = run.get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        result.problems.append("run.json lists no outputs to check")
+        return result
+    for name, expected in sorted(outputs.items()):
+        path = directory / name
+        if Path(name).name != name:
+            result.problems.append(f"{name}: not a plain file name")
+        elif not path.is_file():
+            result.problems.append(f"{name}: missing")
+        elif _sha256(path) != expected:
+            result.problems.append(f"{name}: changed since the run (sha256 differs)")
+        else:
+            result.checked.append(name)
+    for leftover in sorted(directory.glob("*.partial")):
+        result.problems.append(f"{leftover.name}: a half-written file from an interrupted run")
+    for item in run.get("inputs", []):
+        path, expected = item.get("path"), item.get("sha256")
+        if not path or not expected:
+            continue
+        source = Path(path)
+        if not source.is_file():
+            result.inputs.append(f"{path}: not found here")
+        elif _sha256(source) == expected:
+            result.inputs.append(f"{path}: unchanged")
+        else:
+            result.inputs.append(f"{path}: changed since the run")
+    return result
