@@ -1,66 +1,86 @@
-"""Benchmark: audit N copies of the example caseload and report cases per second and peak memory.
+"""Benchmark: generate N cases, then measure (a) read + validate, (b) the full audit in one process, (c) on all cores.
 
-Usage: python bench/run.py [--copies N] [--as-of 2016-02-15]
+Usage: python bench/run.py --cases N [--seed S] [--jobs J] [--keep DIR] [--json FILE]
 
-Each copy gets distinct case ids, so nothing is rejected as a duplicate. Two phases run in fresh
-processes: (a) read and validate only, (b) the full audit (facts, durable_rules, findings, summary).
-Peak RSS is the child process's maximum resident set size (resource.getrusage).
+Each phase runs the real command line in a fresh process (``qa-engine validate``, ``qa-engine audit
+--jobs 1 --no-report``, ``qa-engine audit --jobs J --no-report``) as of 2016-02-15 with the shipped
+rule pack. Reported per phase: wall time, cases per second, and peak RSS (the largest resident set
+of the phase's own process and of any worker process it started, from getrusage). The ratios
+(b)/(a) and (c)/(a) compare the audit's time with reading and validating the same records.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "caseload.jsonl"
+_PHASE = r"""
+import json, resource, sys
+from qa_engine.cli import main
+sys.argv = ["qa-engine", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit:
+    pass
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"own_mb": own / 1024, "worker_mb": workers / 1024}), file=sys.stderr)
+"""
 
 
-def make_input(copies: int, target: Path) -> int:
-    """Write ``copies`` copies of the example with distinct case ids; returns the record count."""
-    base = [json.loads(line) for line in EXAMPLE.read_text().splitlines() if line.strip()]
-    count = 0
-    with target.open("w") as out:
-        for copy in range(copies):
-            for record in base:
-                record = dict(record, case_id=f"{record['case_id']}-{copy:06d}")
-                out.write(json.dumps(record) + "\n")
-                count += 1
-    return count
-
-
-def timed(args: list[str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of a child process."""
+def phase(args: list[str]) -> dict[str, float]:
+    """Run one qa-engine command in a fresh process: seconds and peak RSS."""
     start = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", _PHASE, json.dumps(["--log-level", "error", *args])],
+                          capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kb / 1024
+    memory = json.loads(done.stderr.strip().splitlines()[-1])
+    return {"seconds": seconds, "peak_rss_mb": max(memory["own_mb"], memory["worker_mb"]), **memory}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=100)
-    parser.add_argument("--as-of", default="2016-02-15")
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--keep", type=Path, help="Keep the generated input and outputs in this folder.")
+    parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "cases.jsonl"
-        n = make_input(args.copies, data)
-        exe = [sys.executable, "-m", "qa_engine", "--log-level", "error"]
-        t_validate, _ = timed([*exe, "validate", str(data)])
-        t_audit, rss_audit = timed([*exe, "audit", str(data), "--as-of", args.as_of, "--out", str(Path(tmp) / "out")])
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
-    print(f"cases: {n}")
-    print(f"(a) read+validate: {t_validate:.2f} s, {n / t_validate:,.0f} cases/s")
-    print(f"(b) full audit:    {t_audit:.2f} s, {n / t_audit:,.0f} cases/s, peak RSS {rss_audit:.0f} MB (max of children)")
-    print(f"(b)/(a) time ratio: {t_audit / t_validate:.1f}")
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        data = work / "cases.jsonl"
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "qa_engine", "generate", "--cases", str(args.cases), "--seed",
+                        str(args.seed), "--out", str(data)], check=True)
+        generated = time.perf_counter() - start
+        common = ["--as-of", "2016-02-15", "--no-report"]
+        results = {
+            "a_read_validate": phase(["validate", str(data)]),
+            "b_audit_one_process": phase(["audit", str(data), "--out", str(work / "b"), "--jobs", "1", *common]),
+            "c_audit_all_cores": phase(["audit", str(data), "--out", str(work / "c"), "--jobs", str(args.jobs),
+                                        *common]),
+        }
+        same = (work / "b" / "findings.jsonl").read_bytes() == (work / "c" / "findings.jsonl").read_bytes()
+    a = results["a_read_validate"]["seconds"]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, CPython {platform.python_version()}")
+    print(f"cases: {args.cases:,} (generated in {generated:.1f} s, seed {args.seed}); jobs for (c): {args.jobs}")
+    for name, r in results.items():
+        print(f"{name:22} {r['seconds']:9.1f} s {args.cases / r['seconds']:10,.0f} cases/s "
+              f"peak RSS {r['peak_rss_mb']:7.0f} MB")
+    print(f"(b)/(a) = {results['b_audit_one_process']['seconds'] / a:.1f}; "
+          f"(c)/(a) = {results['c_audit_all_cores']['seconds'] / a:.1f}; "
+          f"(c) findings identical to (b): {same}")
+    if args.json:
+        args.json.write_text(json.dumps({"cases": args.cases, "jobs": args.jobs, "identical": same, **results},
+                                        indent=2))
 
 
 if __name__ == "__main__":

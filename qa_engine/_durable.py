@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import logging
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -103,6 +105,29 @@ def _mapped_errors(context: str) -> Iterator[None]:
         raise EngineLimitError(msg) from exc
 
 
+def _lean_flush(self: Any, state: Any, result_container: dict[str, Any], state_offset: Any, complete: Any) -> None:
+    """durable_rules' action loop, for actions that only read their match and never change the session state.
+
+    The stock loop builds a Closure per firing, copies the state through JSON and writes it back
+    (``update_state``) after every action, about 25 us a firing. Our actions append the match to a
+    list and touch nothing else, so the state round-trip is skipped; the next action is fetched the
+    same way (``complete_and_start_action``). Exceptions are not swallowed here: they propagate.
+    """
+    actions = self._qa_actions
+    while "message" in result_container:
+        action_name, message = next(iter(result_container.pop("message").items()))
+        try:
+            actions[action_name](message)
+        except Exception as exc:
+            msg = f"an action failed inside durable_rules: {exc!r}"
+            raise EngineError(msg) from exc
+        new_result = durable_rules_engine.complete_and_start_action(self._handle, state_offset)
+        if new_result:
+            result_container["message"] = json.loads(new_result)
+        else:
+            complete(None, state)
+
+
 class _Host(engine.Host):
     """A Host with no background dispatch threads; actions are looked up by rule name."""
 
@@ -129,7 +154,9 @@ def _opens_with_positive_kind_test(condition: dict[str, Any]) -> bool:
 class DurableBackend:
     """Evaluates compiled rulesets on one case at a time, each case in its own durable_rules session."""
 
-    def __init__(self) -> None:
+    def __init__(self, lean: bool = True) -> None:
+        self.lean = lean
+        """Use the lean action loop (see _lean_flush); False keeps durable_rules' own, for comparison in tests."""
         self._host = _Host()
         self._lock = threading.Lock()
         self._registered: dict[str, CompiledRuleset] = {}
@@ -151,6 +178,10 @@ class DurableBackend:
                 self._host.actions[rule_name] = self._action(variant)
             with _mapped_errors(f"registering ruleset {ruleset.name}"):
                 self._host.register_rulesets({ruleset.name: copy.deepcopy(ruleset.definition)})
+            if self.lean:
+                handle = self._host.get_ruleset(ruleset.name)
+                handle._qa_actions = {name: self._lean_action(variant) for name, variant in ruleset.variants.items()}
+                handle._flush_actions = types.MethodType(_lean_flush, handle)
             self._registered[ruleset.name] = ruleset
 
     def _action(self, variant: Variant) -> Any:
@@ -158,6 +189,14 @@ class DurableBackend:
 
         def action(c: Any) -> None:
             sink._sink.append(Firing(variant, c._m))
+
+        return action
+
+    def _lean_action(self, variant: Variant) -> Any:
+        sink = self
+
+        def action(message: dict[str, Any]) -> None:
+            sink._sink.append(Firing(variant, message))
 
         return action
 

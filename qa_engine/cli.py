@@ -81,11 +81,14 @@ def cli(log_format: str, log_level: str) -> None:
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"File holding the pseudonym key (else the environment variable {ENV_KEY}).")
 @_limit_options
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the cores available). The output is the same for any number.")
 def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
-          max_depth: int) -> None:
+          max_depth: int, jobs: int | None) -> None:
     """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings and report to --out."""
+    from qa_engine.batch import default_jobs
     from qa_engine.engine import OUTPUTS, SEVERITY_RANK
     from qa_engine.engine import audit as run_audit
     from qa_engine.pseudonyms import load_key
@@ -97,7 +100,8 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
         _stop_between_records()
         result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day,
                            sample=sample, seed=seed, report=not no_report, compare=compare,
-                           limits=Limits(max_record_bytes, max_depth), pseudonym_key=key)
+                           limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
+                           jobs=jobs or default_jobs(), progress=True)
     except QAEngineError as exc:
         _fail(exc.message)
         return

@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import structlog
 
 from qa_engine import __version__
 from qa_engine._durable import durable_version, get_backend
+from qa_engine.batch import Progress, WorkerConfig, judge_batch
 from qa_engine.calendar import WorkingCalendar
 from qa_engine.compile import CompiledPack, compile_pack
 from qa_engine.errors import InputError
@@ -176,12 +178,15 @@ def audit(
     compare: Path | str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     pseudonym_key: bytes | None = None,
+    jobs: int = 1,
+    progress: bool = False,
 ) -> AuditResult:
     """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl (and the report), then run.json.
 
     With ``sample``, audit a random sample of that many valid records, stratified by order type (as an
     inspection samples about 30 cases); the other valid records are counted as ``not_sampled``. With
-    ``pseudonym_key``, case and staff ids in every output are replaced by keyed pseudonyms.
+    ``pseudonym_key``, case and staff ids in every output are replaced by keyed pseudonyms. ``jobs``
+    worker processes judge the records; the output is the same bytes whatever their number.
 
     Raises:
         ConfigError: rules, policy or an input file cannot be used (nothing is judged).
@@ -195,9 +200,10 @@ def audit(
     out = Path(out_dir)
     _check_inputs(inputs)
     chosen: set[int] | None = None
+    valid: set[int] = set()
     sample_info = None
     if sample is not None:
-        chosen, strata = _choose_sample(inputs, sample, seed, limits)
+        chosen, valid, strata = _choose_sample(inputs, sample, seed, limits)
         sample_info = {"size": len(chosen), "requested": sample, "seed": seed, "stratified_by": "order_type",
                        "strata": strata}
     start_run(out)
@@ -211,33 +217,50 @@ def audit(
     worst = 0
     findings_file = _AtomicFile(out / "findings.jsonl")
     rejected_file = _AtomicFile(out / "rejected.jsonl")
-    try:
-        for ordinal, item in enumerate(_validated(read_inputs(inputs, limits), counts)):
-            if STOP.is_set():
-                raise KeyboardInterrupt
-            if chosen is not None and not isinstance(item, Rejection) and ordinal not in chosen:
+    config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
+                          as_of, pseudonym_key)
+    meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
+    duplicates = Validator()
+
+    def wanted() -> Iterator[RawRecord]:
+        for ordinal, raw in enumerate(read_inputs(inputs, limits)):
+            counts["records_read"] += 1
+            if chosen is not None and ordinal in valid and ordinal not in chosen:
                 counts["not_sampled"] += 1
                 continue
-            if isinstance(item, Rejection):
-                if pseudonym and item.case_id:
-                    item = item.model_copy(update={"case_id": pseudonym(item.case_id)})
+            yield raw
+
+    try:
+        for judged in judge_batch(wanted(), config, auditor, jobs):
+            if STOP.is_set():
+                raise KeyboardInterrupt
+            item = judged.rejection
+            if item is None:
+                admitted = duplicates.admit(_Key(judged.case_id), judged.raw)
+                if isinstance(admitted, Rejection):
+                    item = admitted.model_copy(update={"case_id": pseudonym(judged.case_id)}) if pseudonym else admitted
+            if item is not None:
+                counts["rejected"] += 1
                 rejected_file.write_line(_dump(item))
                 log.warning("record.rejected", source=item.source, position=item.position, case_id=item.case_id,
                             pointer=item.pointer, reason=item.reason)
-                continue
-            findings = auditor.audit_record(item)
-            for finding in findings:
-                findings_file.write_line(_dump(finding))
-                if finding.outcome == "not_met":
-                    worst = max(worst, SEVERITY_RANK[finding.severity])
-            summary.add_case(findings)
-            counts["audited"] += 1
+            else:
+                for line in judged.lines:
+                    findings_file.write_line(line)
+                for _rule, _criterion, outcome, severity in judged.outcomes:
+                    if outcome == "not_met":
+                        worst = max(worst, SEVERITY_RANK[severity])
+                summary.add_outcomes(judged.outcomes)
+                counts["audited"] += 1
+            meter.update()
         findings_file.commit()
         rejected_file.commit()
     except BaseException:
         findings_file.abandon()
         rejected_file.abandon()
         raise
+    finally:
+        meter.close()
     built = summary.build()
     _write_json(out / "summary.json", built.model_dump(mode="json"))
     run = {
@@ -257,6 +280,7 @@ def audit(
         "sample": sample_info,
         "pseudonymised": pseudonym is not None,
         "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth},
+        "jobs": jobs,
         "duration_seconds": round(time.perf_counter() - started, 3),
     }
     if report:
@@ -267,6 +291,24 @@ def audit(
     log.info("audit.done", **counts, duration_seconds=run["duration_seconds"])
     worst_name = next((k for k, v in SEVERITY_RANK.items() if v == worst), None)
     return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """Just enough of a record for the duplicate check."""
+
+    case_id: str
+
+
+def _count_records(inputs: list[str]) -> int | None:
+    """Records to expect, for a progress bar's time left: lines of JSON Lines files (None for other inputs)."""
+    total = 0
+    for name in inputs:
+        if name == "-" or not name.lower().endswith((".jsonl", ".ndjson")):
+            return None
+        with open(name, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
 
 
 def _check_inputs(inputs: list[str]) -> None:
@@ -284,7 +326,7 @@ def _check_inputs(inputs: list[str]) -> None:
 
 
 def _choose_sample(inputs: list[str], size: int, seed: int,
-                   limits: Limits) -> tuple[set[int], dict[str, dict[str, int]]]:
+                   limits: Limits) -> tuple[set[int], set[int], dict[str, dict[str, int]]]:
     """Ordinals of a random sample of valid records, allocated to order types in proportion (largest remainder)."""
     import random
 
@@ -311,17 +353,8 @@ def _choose_sample(inputs: list[str], size: int, seed: int,
     for kind in sorted(by_type):
         chosen.update(rng.sample(by_type[kind], quota[kind]))
     strata = {kind: {"records": len(by_type[kind]), "sampled": quota[kind]} for kind in sorted(by_type)}
-    return chosen, strata
-
-
-def _validated(raws: Iterable[RawRecord], counts: dict[str, int]) -> Iterable[CaseRecord | Rejection]:
-    validator = Validator()
-    for raw in raws:
-        counts["records_read"] += 1
-        result = validator.validate(raw)
-        if isinstance(result, Rejection):
-            counts["rejected"] += 1
-        yield result
+    valid = {ordinal for ordinals in by_type.values() for ordinal in ordinals}
+    return chosen, valid, strata
 
 
 def validate_inputs(inputs: list[str], out_dir: Path | str | None = None,

@@ -233,11 +233,15 @@ class SummaryBuilder:
 
     def add_case(self, findings: list[Finding]) -> None:
         """Count one case's findings (one per rule)."""
+        self.add_outcomes([(f.rule_id, f.criterion, f.outcome) for f in findings])
+
+    def add_outcomes(self, outcomes: Any) -> None:
+        """Count one case from its (rule id, criterion, outcome, ...) tuples."""
         self.cases += 1
         per_criterion: dict[str, set[str]] = defaultdict(set)
-        for f in findings:
-            self.rules[f.rule_id].add(f.outcome)
-            per_criterion[f.criterion].add(f.outcome)
+        for rule_id, criterion, outcome, *_ in outcomes:
+            self.rules[rule_id].add(outcome)
+            per_criterion[criterion].add(outcome)
         per_section: dict[str, set[str]] = defaultdict(set)
         for key, outcomes in per_criterion.items():
             outcome = _worst(outcomes)

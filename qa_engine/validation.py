@@ -58,28 +58,38 @@ class Validator:
         self._seen: dict[str, str] = {}
 
     def validate(self, raw: RawRecord) -> CaseRecord | Rejection:
-        """The validated record, or a Rejection naming the field and the reason."""
+        """The validated record, or a Rejection naming the field and the reason (a repeated case id included)."""
+        result = self.check(raw)
+        return result if isinstance(result, Rejection) else self.admit(result, raw)
+
+    def admit(self, record: CaseRecord, raw: RawRecord) -> CaseRecord | Rejection:
+        """The record, unless its case id was already read in this batch."""
+        first = self._seen.get(record.case_id)
+        if first is not None:
+            reason = f"duplicate case_id: the same case_id was first read at {first}"
+            return self._reject(raw, record.case_id, [Problem(pointer="/case_id", reason=reason)])
+        self._seen[record.case_id] = f"{raw.source} {raw.position}"
+        return record
+
+    @classmethod
+    def check(cls, raw: RawRecord) -> CaseRecord | Rejection:
+        """Validate one record on its own (no memory of other records), for use in worker processes."""
         case_id = None
         if isinstance(raw.data, dict):
             value = raw.data.get("case_id")
             if isinstance(value, str) and _ID.match(value):
                 case_id = value
         if raw.error is not None:
-            return self._reject(raw, case_id, [Problem(pointer="", reason=raw.error)])
+            return cls._reject(raw, case_id, [Problem(pointer="", reason=raw.error)])
         if not isinstance(raw.data, dict):
-            return self._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
+            return cls._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
         try:
             record = CaseRecord.model_validate(raw.data)
         except ValidationError as exc:
             problems = [Problem(pointer=_pointer(e["loc"]), reason=_reason(e)) for e in exc.errors()]
-            return self._reject(raw, case_id, problems)
+            return cls._reject(raw, case_id, problems)
         except RecursionError:
-            return self._reject(raw, case_id, [Problem(pointer="", reason="record nests too deeply")])
-        first = self._seen.get(record.case_id)
-        if first is not None:
-            reason = f"duplicate case_id: the same case_id was first read at {first}"
-            return self._reject(raw, case_id, [Problem(pointer="/case_id", reason=reason)])
-        self._seen[record.case_id] = f"{raw.source} {raw.position}"
+            return cls._reject(raw, case_id, [Problem(pointer="", reason="record nests too deeply")])
         return record
 
     @staticmethod

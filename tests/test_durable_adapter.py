@@ -47,9 +47,10 @@ def test_too_many_rules_on_one_fact_is_a_limit_error():
         get_backend().evaluate(ruleset, CaseFacts("K-1", {"x": 100}))
 
 
-def test_exception_in_an_action_is_not_swallowed():
-    """durable_rules stores action exceptions in the state; the adapter raises them."""
-    backend = DurableBackend()  # a private backend: its actions are replaced below
+@pytest.mark.parametrize("lean", [False, True], ids=["durable-action-loop", "lean-action-loop"])
+def test_exception_in_an_action_is_not_swallowed(lean):
+    """durable_rules stores action exceptions in the state (its own loop); the adapter raises them either way."""
+    backend = DurableBackend(lean=lean)  # a private backend: its actions are replaced below
 
     def boom(_variant):
         def action(_c):
@@ -57,11 +58,34 @@ def test_exception_in_an_action_is_not_swallowed():
 
         return action
 
-    backend._action = boom
-    ruleset = _ruleset("trap-action", {"r": {"all": [{"c": {"$and": [{"_k": "case"}, {"x": 1}]}}]}})
+    backend._action = backend._lean_action = boom
+    ruleset = _ruleset(f"trap-action-{lean}", {"r": {"all": [{"c": {"$and": [{"_k": "case"}, {"x": 1}]}}]}})
 
     with pytest.raises(EngineError, match="action failed"):
         backend.evaluate(ruleset, CaseFacts("K-1", {"x": 1}))
+
+
+def test_lean_action_loop_fires_exactly_what_durable_rules_fires(pack, example_records):
+    """The lean action loop gives the same firings as durable_rules' own loop, case by case."""
+    import datetime as dt
+
+    from qa_engine.facts import derive
+
+    auditor = Auditor(pack, as_of=dt.date(2016, 2, 15))
+    stock = DurableBackend(lean=False)
+    for raw in example_records:
+        facts = derive(CaseRecord.model_validate(raw), auditor.as_of, auditor.calendar, auditor.policy.settings)
+        for ruleset in auditor.compiled.rulesets:
+            lean = get_backend().evaluate(ruleset, facts)
+            own = stock.evaluate(ruleset, facts)
+
+            assert _comparable(own) == _comparable(lean)
+
+
+def _comparable(firings):
+    """Firings without the session id, which differs between the two backends."""
+    return sorted(repr((f.variant, {a: {k: v for k, v in m.items() if k != "sid"} for a, m in f.matched.items()}))
+                  for f in firings)
 
 
 def test_state_does_not_accumulate_across_cases(pack, example_records):

@@ -1,0 +1,163 @@
+"""Running a batch across worker processes: chunks of records out, results back in input order, memory bounded.
+
+Each worker process builds its own Auditor (its own durable_rules Host, rules compiled once per
+process) and judges chunks of raw records: validation of each record on its own, facts, rules,
+findings serialised to JSON lines. The parent keeps everything that depends on order or on the
+whole batch: duplicate case ids, the sample, writing, counting. With one job the same chunk
+function runs in the parent, so the bytes written do not depend on the number of jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from qa_engine.sources import RawRecord
+from qa_engine.validation import Rejection, Validator
+
+__all__ = ["CHUNK", "Judged", "WorkerConfig", "default_jobs", "judge_batch"]
+
+log = structlog.get_logger("qa_engine")
+
+CHUNK = 64
+"""Records sent to a worker at a time: large enough to amortise the hand-over, small enough to keep order cheap."""
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker needs to build the same Auditor as the parent."""
+
+    rules_dir: str | None
+    policy_path: str | None
+    as_of: dt.date
+    pseudonym_key: bytes | None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One record's result: a rejection, or the findings as JSON lines and their outcomes for the summary."""
+
+    raw: RawRecord
+    case_id: str | None = None
+    rejection: Rejection | None = None
+    lines: tuple[str, ...] = ()
+    outcomes: tuple[tuple[str, str, str, str], ...] = ()  # (rule_id, criterion, outcome, severity)
+
+
+_AUDITOR: Any = None
+
+
+def _init_worker(config: WorkerConfig) -> None:
+    global _AUDITOR
+    from qa_engine.engine import Auditor
+    from qa_engine.pseudonyms import Pseudonymiser
+    from qa_engine.rules import load_policy, load_rules
+
+    pack = load_rules(config.rules_dir)
+    policy = load_policy(config.policy_path, pack)
+    pseudonym = Pseudonymiser(config.pseudonym_key) if config.pseudonym_key else None
+    _AUDITOR = Auditor(pack, policy, config.as_of, pseudonym)
+
+
+def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
+    out = []
+    auditor = _AUDITOR
+    for raw in raws:
+        result = Validator.check(raw)
+        if isinstance(result, Rejection):
+            if auditor.pseudonym and result.case_id:
+                result = result.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})
+            out.append(Judged(raw, rejection=result))
+            continue
+        findings = auditor.audit_record(result)
+        out.append(Judged(
+            raw,
+            case_id=result.case_id,
+            lines=tuple(json.dumps(f.model_dump(mode="json"), ensure_ascii=False) for f in findings),
+            outcomes=tuple((f.rule_id, f.criterion, f.outcome, f.severity) for f in findings),
+        ))
+    return out
+
+
+def _chunks(raws: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    chunk: list[RawRecord] = []
+    for raw in raws:
+        chunk.append(raw)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def judge_batch(raws: Iterable[RawRecord], config: WorkerConfig, auditor: Any, jobs: int) -> Iterator[Judged]:
+    """Judge records in input order, in ``jobs`` processes (1: in this process), holding at most a few chunks."""
+    global _AUDITOR
+    if jobs <= 1:
+        _AUDITOR = auditor
+        for chunk in _chunks(raws, CHUNK):
+            yield from _judge_chunk(chunk)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                             initargs=(config,)) as pool:
+        pending: deque[Future[list[Judged]]] = deque()
+        window = 3 * jobs
+        for chunk in _chunks(raws, CHUNK):
+            pending.append(pool.submit(_judge_chunk, chunk))
+            if len(pending) >= window:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+class Progress:
+    """A progress bar (tqdm) on a terminal; otherwise a structured log event every ``every`` seconds."""
+
+    def __init__(self, total: int | None, enabled: bool = True, every: float = 10.0) -> None:
+        self.done = 0
+        self.total = total
+        self.every = every
+        self.started = self.last = time.monotonic()
+        self.bar = None
+        self.enabled = enabled
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="case", file=sys.stderr, smoothing=0.05, dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if self.enabled and now - self.last >= self.every:
+            self.last = now
+            rate = self.done / max(now - self.started, 1e-9)
+            left = (self.total - self.done) / rate if self.total and rate else None
+            log.info("audit.progress", records=self.done, total=self.total, cases_per_second=round(rate, 1),
+                     seconds_left=round(left) if left is not None else None)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
