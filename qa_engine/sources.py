@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 from qa_engine.errors import InputError
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "RawRecord", "read_inputs"]
@@ -49,30 +51,42 @@ def _depth(value: Any, limit: int) -> bool:
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One record as read, before validation: its source, its position there, and the data or why it is unreadable."""
+    """One record as read, before validation: its source, its position there, and the data or why it is unreadable.
+
+    A JSON Lines record keeps its ``text`` unparsed until ``parsed()`` is called, so a batch can hand
+    raw lines to worker processes and parse them there.
+    """
 
     source: str
     position: str
     data: Any = None
     error: str | None = None
+    text: bytes | None = None
+    max_depth: int = DEFAULT_LIMITS.max_depth
+
+    def parsed(self) -> RawRecord:
+        """This record with its text parsed (or the reason it cannot be)."""
+        if self.text is None:
+            return self
+        return _parse(self.source, self.position, self.text, Limits(max_depth=self.max_depth))
 
 
 def _json_error(exc: json.JSONDecodeError) -> str:
-    return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+    return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}".replace(": line 1 column", " at column")
 
 
 def _parse(source: str, position: str, text: bytes | str, limits: Limits = DEFAULT_LIMITS) -> RawRecord:
     try:
         if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        data = json.loads(text)
+            text.decode("utf-8")  # orjson's own message for bad UTF-8 names no byte; check first
+        data = orjson.loads(text)
         if _depth(data, limits.max_depth):
             return RawRecord(source, position,
                              error=f"nests deeper than {limits.max_depth} levels (the limit; see --max-depth)")
         return RawRecord(source, position, data)
     except UnicodeDecodeError as exc:
         return RawRecord(source, position, error=f"not UTF-8 text (byte {exc.start}); export the file as UTF-8")
-    except json.JSONDecodeError as exc:
+    except orjson.JSONDecodeError as exc:
         return RawRecord(source, position, error=_json_error(exc))
     except RecursionError:
         return RawRecord(source, position, error="not valid JSON: nested too deeply")
@@ -86,7 +100,7 @@ def _lines(lines: Iterable[bytes], source: str, limits: Limits, first_number: in
             yield RawRecord(source, f"line {number}", error=(
                 f"record is {len(line):,} bytes, over the limit of {limits.max_record_bytes:,} (see --max-record-bytes)"))
         elif line.strip():
-            yield _parse(source, f"line {number}", line, limits)
+            yield RawRecord(source, f"line {number}", text=line, max_depth=limits.max_depth)
 
 
 def _document(data: bytes, source: str, limits: Limits) -> Iterator[RawRecord]:
@@ -110,8 +124,8 @@ def _stdin(stream: BinaryIO, limits: Limits) -> Iterator[RawRecord]:
         return
     head = first.removeprefix(_BOM)
     try:
-        json.loads(head)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        orjson.loads(head)
+    except (orjson.JSONDecodeError, UnicodeDecodeError, RecursionError):
         if head.lstrip()[:1] in (b"[", b"{"):
             yield from _document(head + stream.read(), source, limits)
             return

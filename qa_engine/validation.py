@@ -59,6 +59,7 @@ class Validator:
 
     def validate(self, raw: RawRecord) -> CaseRecord | Rejection:
         """The validated record, or a Rejection naming the field and the reason (a repeated case id included)."""
+        raw = raw.parsed()
         result = self.check(raw)
         return result if isinstance(result, Rejection) else self.admit(result, raw)
 
@@ -74,6 +75,7 @@ class Validator:
     @classmethod
     def check(cls, raw: RawRecord) -> CaseRecord | Rejection:
         """Validate one record on its own (no memory of other records), for use in worker processes."""
+        raw = raw.parsed()
         case_id = None
         if isinstance(raw.data, dict):
             value = raw.data.get("case_id")
