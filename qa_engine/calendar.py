@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import calendar
 import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
 
 import holidays
-from dateutil.relativedelta import relativedelta
 
-__all__ = ["WorkingCalendar", "months_between"]
+__all__ = ["WorkingCalendar", "add_months", "months_between"]
 
 _REGIONS = {"england": "ENG", "wales": "WLS"}
 
@@ -72,6 +72,18 @@ def _weekdays_through(day: dt.date) -> int:
     return weeks * 5 + min(rest + 1, 5)
 
 
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus whole calendar months, clamped to the month's end (31 January + 1 = 28/29 February).
+
+    The same answer as ``day + dateutil.relativedelta(months=months)`` (a test checks them against
+    each other over thirty years), at a fraction of the cost: facts call it tens of times a case.
+    """
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
 def months_between(start: dt.date, end: dt.date) -> float:
     """Calendar months from start to end, as a number that exceeds N exactly when end > start + N months.
 
@@ -81,8 +93,8 @@ def months_between(start: dt.date, end: dt.date) -> float:
     if end <= start:
         return 0.0
     whole = (end.year - start.year) * 12 + (end.month - start.month)
-    while whole > 0 and start + relativedelta(months=whole) > end:
+    while whole > 0 and add_months(start, whole) > end:
         whole -= 1
-    base = start + relativedelta(months=whole)
-    following = start + relativedelta(months=whole + 1)
+    base = add_months(start, whole)
+    following = add_months(start, whole + 1)
     return round(whole + (end - base).days / (following - base).days, 6)

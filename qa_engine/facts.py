@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
-from dateutil.relativedelta import relativedelta
-
-from qa_engine.calendar import WorkingCalendar, months_between
+from qa_engine.calendar import WorkingCalendar, add_months, months_between
 from qa_engine.records import (
     LEVEL_RANK,
     Assessment,
@@ -491,7 +489,7 @@ class _Deriver:
         warnings = sorted(e.date for e in self.r.enforcement
                           if e.action in (EnforcementActionType.warning, EnforcementActionType.final_warning)
                           and e.date <= self.as_of)
-        period = relativedelta(months=self.settings.warned_period_months)
+        period = self.settings.warned_period_months
         failures: dict[str, dt.date] = {}
         for contact in sorted(self.r.contacts, key=lambda k: (k.date, k.contact_id)):
             if contact.outcome is not ContactOutcome.unacceptable_absence or contact.date > self.as_of:
@@ -501,7 +499,7 @@ class _Deriver:
                 "contact_id": contact.contact_id,
                 "date": contact.date.isoformat(),
                 "working_days_since": self.wd(contact.date, self.as_of),
-                "prior_warnings_in_warned_period": sum(1 for w in warnings if w < contact.date <= w + period),
+                "prior_warnings_in_warned_period": sum(1 for w in warnings if w < contact.date <= add_months(w, period)),
                 "prior_failures": len(failures),
             })
             failures[contact.contact_id] = contact.date

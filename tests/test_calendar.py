@@ -75,3 +75,16 @@ class TestMonthsBetween:
     def test_negative_span_is_zero(self):
         """An end before the start gives 0."""
         assert 0.0 == months_between(D(2016, 5, 1), D(2016, 1, 1))
+
+
+def test_add_months_agrees_with_dateutil():
+    """add_months gives dateutil's relativedelta answer for every day of thirty years and -25..25 months."""
+    from dateutil.relativedelta import relativedelta
+
+    from qa_engine.calendar import add_months
+
+    day = D(2000, 1, 1)
+    while day < D(2030, 1, 1):
+        for months in (-25, -1, 0, 1, 2, 3, 11, 12, 25):
+            assert day + relativedelta(months=months) == add_months(day, months)
+        day += dt.timedelta(days=3)
