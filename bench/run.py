@@ -12,7 +12,6 @@ of the phase's own process and of any worker process it started, from getrusage)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from qa_engine.files import sha256_file
 
 _PHASE = r"""
 import json, resource, sys
@@ -47,14 +48,6 @@ def phase(args: list[str]) -> dict[str, float]:
     return {"seconds": seconds, "peak_rss_mb": max(memory["own_mb"], memory["worker_mb"]), **memory}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
@@ -76,7 +69,7 @@ def main() -> None:
         digests = {}
         for name, folder, jobs in (("b_audit_one_process", "b", 1), ("c_audit_all_cores", "c", args.jobs)):
             results[name] = phase(["audit", str(data), "--out", str(work / folder), "--jobs", str(jobs), *common])
-            digests[folder] = _sha256(work / folder / "findings.jsonl")
+            digests[folder] = sha256_file(work / folder / "findings.jsonl")
             if not args.keep:  # a million cases' findings take tens of gigabytes: keep one at a time
                 shutil.rmtree(work / folder)
         same = digests["b"] == digests["c"]

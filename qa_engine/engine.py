@@ -8,7 +8,6 @@ Records are streamed: nothing but the summary counters and the set of case ids g
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sys
@@ -28,6 +27,7 @@ from qa_engine.calendar import WorkingCalendar
 from qa_engine.compile import CompiledPack, compile_pack
 from qa_engine.errors import InputError
 from qa_engine.facts import derive
+from qa_engine.files import AtomicFile, sha256_file, write_json
 from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
 from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME, CaseRecord
@@ -81,14 +81,6 @@ class Auditor:
                 for rule_id in sorted(by_rule)]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _dump(model: Any) -> str:
     return json.dumps(model.model_dump(mode="json"), ensure_ascii=False, sort_keys=False)
 
@@ -104,34 +96,6 @@ class AuditResult:
     run: dict[str, Any] = field(default_factory=dict)
 
 
-class _AtomicFile:
-    """Write to NAME.partial and rename to NAME only when complete, so no half-written file looks finished."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(path.name + ".partial")
-        self.handle = self.tmp.open("w", encoding="utf-8", newline="\n")
-
-    def write_line(self, text: str) -> None:
-        self.handle.write(text + "\n")
-
-    def commit(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        os.replace(self.tmp, self.path)
-
-    def abandon(self) -> None:
-        self.handle.close()
-        self.tmp.unlink(missing_ok=True)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    out = _AtomicFile(path)
-    out.handle.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    out.commit()
-
-
 def _input_manifest(inputs: list[str]) -> list[dict[str, Any]]:
     manifest = []
     for name in inputs:
@@ -139,7 +103,7 @@ def _input_manifest(inputs: list[str]) -> list[dict[str, Any]]:
             manifest.append({"path": "<stdin>", "sha256": None})
         else:
             path = Path(name)
-            manifest.append({"path": str(path), "sha256": _sha256(path) if path.is_file() else None})
+            manifest.append({"path": str(path), "sha256": sha256_file(path) if path.is_file() else None})
     return manifest
 
 
@@ -154,14 +118,14 @@ def start_run(out: Path) -> None:
     for name in (*OUTPUTS, "run.json"):
         (out / name).unlink(missing_ok=True)
         (out / (name + ".partial")).unlink(missing_ok=True)
-    _write_json(out / "run.json", {"complete": False, "note": "this run did not finish; its outputs are incomplete"})
+    write_json(out / "run.json", {"complete": False, "note": "this run did not finish; its outputs are incomplete"})
 
 
 def finish_run(out: Path, run: dict[str, Any]) -> dict[str, Any]:
     """Hash every output present and write run.json last, marked complete."""
-    run = {**run, "outputs": {name: _sha256(out / name) for name in OUTPUTS if (out / name).exists()},
+    run = {**run, "outputs": {name: sha256_file(out / name) for name in OUTPUTS if (out / name).exists()},
            "complete": True}
-    _write_json(out / "run.json", run)
+    write_json(out / "run.json", run)
     return run
 
 
@@ -215,8 +179,8 @@ def audit(
     if chosen is not None:
         counts["not_sampled"] = 0
     worst = 0
-    findings_file = _AtomicFile(out / "findings.jsonl")
-    rejected_file = _AtomicFile(out / "rejected.jsonl")
+    findings_file = AtomicFile(out / "findings.jsonl")
+    rejected_file = AtomicFile(out / "rejected.jsonl")
     config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
                           as_of, pseudonym_key)
     meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
@@ -262,7 +226,7 @@ def audit(
     finally:
         meter.close()
     built = summary.build()
-    _write_json(out / "summary.json", built.model_dump(mode="json"))
+    write_json(out / "summary.json", built.model_dump(mode="json"))
     run = {
         "qa_engine_version": __version__,
         "durable_rules_version": durable_version(),
@@ -376,7 +340,7 @@ def validate_inputs(inputs: list[str], out_dir: Path | str | None = None,
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        target = _AtomicFile(out / "rejected.jsonl")
+        target = AtomicFile(out / "rejected.jsonl")
         for rejection in rejections:
             target.write_line(_dump(rejection))
         target.commit()

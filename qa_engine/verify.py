@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from qa_engine.files import sha256_file
 
 __all__ = ["Verification", "verify_run"]
 
@@ -24,12 +25,6 @@ class Verification:
         return not self.problems
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_run(directory: Path | str) -> Verification:
@@ -61,7 +56,7 @@ def verify_run(directory: Path | str) -> Verification:
             result.problems.append(f"{name}: not a plain file name")
         elif not path.is_file():
             result.problems.append(f"{name}: missing")
-        elif _sha256(path) != expected:
+        elif sha256_file(path) != expected:
             result.problems.append(f"{name}: changed since the run (sha256 differs)")
         else:
             result.checked.append(name)
@@ -74,7 +69,7 @@ def verify_run(directory: Path | str) -> Verification:
         source = Path(path)
         if not source.is_file():
             result.inputs.append(f"{path}: not found here")
-        elif _sha256(source) == expected:
+        elif sha256_file(source) == expected:
             result.inputs.append(f"{path}: unchanged")
         else:
             result.inputs.append(f"{path}: changed since the run")

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa_engine.report.files import write_bytes, write_text
+from qa_engine.files import write_bytes, write_text
 
 __all__ = ["COLUMNS", "safe_cell", "worklist_rows", "write_worklists"]
 
