@@ -72,7 +72,7 @@ Day = Annotated[dt.date, BeforeValidator(_date_text_only), AfterValidator(_date_
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 """Free text from the case file. Never logged; shown only as escaped text."""
 
-PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "summary", "decision_text"})
+PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "decision_text"})
 """Field names whose values must never reach a log line or a rejection reason."""
 
 

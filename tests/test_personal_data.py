@@ -70,3 +70,18 @@ def test_sentinels_never_reach_logs_or_findings(tmp_path, example_records):
         for what, sentinel in SENTINELS.items():
             assert sentinel not in text, f"{what} leaked into {where}"
             assert "Sentinel" not in text and "SENTINEL" not in text, where
+
+
+def test_personal_fields_are_exactly_those_marked_so():
+    """PERSONAL_FIELDS names every field the model marks "never logged or reported", and no derived fact reads one."""
+    from qa_engine import records
+    from qa_engine.facts import CATALOGUE
+
+    marked = set()
+    for model in vars(records).values():
+        if isinstance(model, type) and issubclass(model, records._Model):
+            marked |= {name for name, info in model.model_fields.items()
+                       if "never logged or reported" in (info.description or "")}
+
+    assert records.PERSONAL_FIELDS == marked
+    assert not records.PERSONAL_FIELDS & {name for facts in CATALOGUE.values() for name in facts}
