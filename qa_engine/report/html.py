@@ -49,6 +49,7 @@ def render_html(data) -> str:
     rows, total = _rows(data)
     values = {key: sorted({r[key] for crit in rows.values() for r in crit}) for key in ("team", "manager", "order", "risk")}
     previous = {c.criterion: c for c in data.previous.criteria} if data.previous else {}
+    previous_rules = {r.rule_id: r.proportion_met for r in data.previous.rules} if data.previous else {}
     criteria = []
     for c in summary.criteria:
         judged = c.met + c.not_met
@@ -68,6 +69,7 @@ def render_html(data) -> str:
         run=data.run, summary=summary, criteria=criteria, values=values, strengths=strengths, areas=areas,
         service=data.run.get("policy", {}).get("service") or "the youth offending service",
         compared=data.previous.as_of if data.previous else None, limit=ROWS_PER_CRITERION,
+        previous_rules=previous_rules,
         strength_from=STRENGTH_FROM, area_below=AREA_BELOW, describe=describe_proportion,
     )
 

@@ -86,10 +86,12 @@ def _criterion_paragraph(c: CriterionSummary, summary: Summary, before: Summary 
     first += change_note(c, previous)
     rules = [r for r in summary.rules if r.criterion == c.criterion and r.not_met]
     rules.sort(key=lambda r: (-(r.not_met / max(1, r.met + r.not_met)), r.rule_id))
+    before_rules = {r.rule_id: r for r in before.rules} if before else {}
     lines = [first]
     for r in rules[:3]:
         n = r.met + r.not_met
-        lines.append(f"   - {r.title}: not met in {in_words(r.not_met, n)} where it applied.")
+        lines.append(f"   - {r.title}: not met in {in_words(r.not_met, n)} where it applied."
+                     + change_note(r, before_rules.get(r.rule_id)))
     if c.insufficient_data:
         lines.append(f"   - {c.insufficient_data} further cases lacked the data to judge.")
     return lines
@@ -119,11 +121,13 @@ def markdown(data) -> str:
         "## Summary",
         "",
     ]
+    before_sections = {sec.section: sec for sec in data.previous.sections} if data.previous else {}
     for section in s.sections:
         judged = section.met + section.not_met
         if judged:
             out.append(f"- {section.section_title}: all the work judged was good enough in "
-                       f"{in_words(section.met, judged)} {counts_note(section)}.")
+                       f"{in_words(section.met, judged)} {counts_note(section)}."
+                       + change_note(section, before_sections.get(section.section)))
     if strengths:
         out.append(f"- Strongest: {', '.join(ch.criterion.title.lower() for ch in strengths)}.")
     if areas:
