@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -10,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from qa_engine.records import CaseRecord
 from qa_engine.sources import RawRecord
 
-__all__ = ["Problem", "Rejection", "Validator"]
+__all__ = ["Problem", "Rejection", "SeenIds", "Validator"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 
@@ -51,11 +52,42 @@ def _reason(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+class SeenIds:
+    """Case ids already read in this batch, with where each was first read.
+
+    Kept in a private temporary SQLite database on disk (a small page cache in memory), so a batch of a
+    million records does not hold a million ids in memory.
+    """
+
+    BATCH = 5000
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("", isolation_level=None)  # "": a private temporary on-disk database
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute("PRAGMA cache_size=-4096")  # 4 MB
+        self._db.execute("CREATE TABLE seen (case_id TEXT PRIMARY KEY, first TEXT NOT NULL) WITHOUT ROWID")
+        self._db.execute("BEGIN")
+        self._pending = 0
+
+    def first_seen(self, case_id: str, where: str) -> str | None:
+        """Where ``case_id`` was first read, or None (and remember ``where``) if this is the first time."""
+        cursor = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (case_id, where))
+        if cursor.rowcount == 1:
+            self._pending += 1
+            if self._pending >= self.BATCH:
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN")
+                self._pending = 0
+            return None
+        return self._db.execute("SELECT first FROM seen WHERE case_id = ?", (case_id,)).fetchone()[0]
+
+
 class Validator:
     """Validates records one at a time and remembers case ids, so a repeated case id is rejected."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, str] = {}
+        self._seen = SeenIds()
 
     def validate(self, raw: RawRecord) -> CaseRecord | Rejection:
         """The validated record, or a Rejection naming the field and the reason (a repeated case id included)."""
@@ -65,11 +97,10 @@ class Validator:
 
     def admit(self, record: CaseRecord, raw: RawRecord) -> CaseRecord | Rejection:
         """The record, unless its case id was already read in this batch."""
-        first = self._seen.get(record.case_id)
+        first = self._seen.first_seen(record.case_id, f"{raw.source} {raw.position}")
         if first is not None:
             reason = f"duplicate case_id: the same case_id was first read at {first}"
             return self._reject(raw, record.case_id, [Problem(pointer="/case_id", reason=reason)])
-        self._seen[record.case_id] = f"{raw.source} {raw.position}"
         return record
 
     @classmethod

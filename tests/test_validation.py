@@ -139,3 +139,15 @@ def test_stdin_forms(monkeypatch):
 
         assert expected == len(records)
         assert all(r.error is None for r in records)
+
+
+def test_seen_ids_remember_where_first_read():
+    """The duplicate check keeps ids out of memory but still says where the first one was read."""
+    from qa_engine.validation import SeenIds
+
+    seen = SeenIds()
+    for i in range(12_000):  # more than one commit batch
+        assert seen.first_seen(f"C-{i}", f"a.jsonl line {i + 1}") is None
+
+    assert "a.jsonl line 1" == seen.first_seen("C-0", "b.jsonl line 9")
+    assert "a.jsonl line 12000" == seen.first_seen("C-11999", "b.jsonl line 10")
