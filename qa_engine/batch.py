@@ -66,8 +66,21 @@ class Judged:
 _AUDITOR: Any = None
 
 
-def _init_worker(config: WorkerConfig) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent has gone (killed, say) would wait for work for ever: leave instead."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(config: WorkerConfig, parent: int) -> None:
     global _AUDITOR
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle, between records
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="qa-engine-parent-watch").start()
     from qa_engine.engine import Auditor
     from qa_engine.pseudonyms import Pseudonymiser
     from qa_engine.rules import load_policy, load_rules
@@ -119,7 +132,7 @@ def judge_batch(raws: Iterable[RawRecord], config: WorkerConfig, auditor: Any, j
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(config,)) as pool:
+                             initargs=(config, os.getpid())) as pool:
         pending: deque[Future[list[Judged]]] = deque()
         window = 3 * jobs
         for chunk in _chunks(raws, CHUNK):

@@ -96,15 +96,31 @@ def test_killed_run_never_looks_finished(tmp_path):
     while time.time() < deadline and not (out / "findings.jsonl.partial").exists():
         time.sleep(0.05)
     time.sleep(0.5)
+    workers = [int(p) for p in subprocess.run(["ps", "-o", "pid=", "--ppid", str(process.pid)], capture_output=True,
+                                              text=True).stdout.split()]
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
 
+    assert workers, "the audit ran with worker processes"
+    assert not [pid for pid in workers if _alive(pid)], "worker processes outlived their killed parent"
     run = json.loads((out / "run.json").read_text())
     assert run["complete"] is False
     assert not any((out / name).exists() for name in OUTPUTS)
     assert (out / "findings.jsonl.partial").exists()
     assert 2 == CliRunner().invoke(cli, ["report", str(out)]).exit_code
     assert not verify_run(out).ok
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+    return bool(status) and not status.startswith("Z")
 
 
 def test_ctrl_c_leaves_no_finished_looking_output(tmp_path):
