@@ -10,7 +10,6 @@ function runs in the parent, so the bytes written do not depend on the number of
 from __future__ import annotations
 
 import datetime as dt
-import json
 import multiprocessing
 import os
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from qa_engine.files import json_line
 from qa_engine.sources import RawRecord
 from qa_engine.validation import Rejection, Validator
 
@@ -105,7 +105,7 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
         out.append(Judged(
             raw,
             case_id=result.case_id,
-            lines=tuple(json.dumps(f.model_dump(mode="json"), ensure_ascii=False) for f in findings),
+            lines=tuple(json_line(f) for f in findings),
             outcomes=tuple((f.rule_id, f.criterion, f.outcome, f.severity) for f in findings),
         ))
     return out

@@ -89,9 +89,10 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
           max_depth: int, jobs: int | None) -> None:
     """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings and report to --out."""
     from qa_engine.batch import default_jobs
-    from qa_engine.engine import OUTPUTS, SEVERITY_RANK
+    from qa_engine.engine import OUTPUTS
     from qa_engine.engine import audit as run_audit
     from qa_engine.pseudonyms import load_key
+    from qa_engine.rules import SEVERITY_RANK
     from qa_engine.sources import Limits
 
     day = _as_of(as_of)

@@ -8,7 +8,6 @@ Records are streamed: nothing but the summary counters and the set of case ids g
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 import threading
@@ -27,11 +26,11 @@ from qa_engine.calendar import WorkingCalendar
 from qa_engine.compile import CompiledPack, compile_pack
 from qa_engine.errors import InputError
 from qa_engine.facts import derive
-from qa_engine.files import AtomicFile, sha256_file, write_json
+from qa_engine.files import AtomicFile, json_line, sha256_file, write_json
 from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
 from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME, CaseRecord
-from qa_engine.rules import Policy, RulePack, load_policy, load_rules
+from qa_engine.rules import SEVERITY_RANK, Policy, RulePack, load_policy, load_rules
 from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, read_inputs
 from qa_engine.validation import Rejection, Validator
 
@@ -42,7 +41,6 @@ log = structlog.get_logger("qa_engine")
 STOP = threading.Event()
 """Set (by the CLI's Ctrl-C handler) to stop a run between two records, never inside durable_rules."""
 
-SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 
 
 class Auditor:
@@ -81,8 +79,10 @@ class Auditor:
                 for rule_id in sorted(by_rule)]
 
 
-def _dump(model: Any) -> str:
-    return json.dumps(model.model_dump(mode="json"), ensure_ascii=False, sort_keys=False)
+def _log_rejection(item: Rejection) -> None:
+    """One log event per rejected record: where, which field, why (never the value)."""
+    log.warning("record.rejected", source=item.source, position=item.position, case_id=item.case_id,
+                pointer=item.pointer, reason=item.reason)
 
 
 @dataclass
@@ -205,9 +205,8 @@ def audit(
                     item = admitted.model_copy(update={"case_id": pseudonym(judged.case_id)}) if pseudonym else admitted
             if item is not None:
                 counts["rejected"] += 1
-                rejected_file.write_line(_dump(item))
-                log.warning("record.rejected", source=item.source, position=item.position, case_id=item.case_id,
-                            pointer=item.pointer, reason=item.reason)
+                rejected_file.write_line(json_line(item))
+                _log_rejection(item)
             else:
                 for line in judged.lines:
                     findings_file.write_line(line)
@@ -333,8 +332,7 @@ def validate_inputs(inputs: list[str], out_dir: Path | str | None = None,
         if isinstance(result, Rejection):
             counts["rejected"] += 1
             rejections.append(result)
-            log.warning("record.rejected", source=result.source, position=result.position, case_id=result.case_id,
-                        pointer=result.pointer, reason=result.reason)
+            _log_rejection(result)
         else:
             counts["valid"] += 1
     if out_dir is not None:
@@ -342,6 +340,6 @@ def validate_inputs(inputs: list[str], out_dir: Path | str | None = None,
         out.mkdir(parents=True, exist_ok=True)
         target = AtomicFile(out / "rejected.jsonl")
         for rejection in rejections:
-            target.write_line(_dump(rejection))
+            target.write_line(json_line(rejection))
         target.commit()
     return counts, rejections

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AtomicFile", "sha256_file", "write_bytes", "write_json", "write_text"]
+__all__ = ["AtomicFile", "json_line", "sha256_file", "write_bytes", "write_json", "write_text"]
 
 
 class AtomicFile:
@@ -31,6 +31,11 @@ class AtomicFile:
     def abandon(self) -> None:
         self.handle.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def json_line(model: Any) -> str:
+    """A pydantic model as one JSON Lines line (no newline): how findings and rejections are written."""
+    return json.dumps(model.model_dump(mode="json"), ensure_ascii=False)
 
 
 def write_bytes(path: Path, data: bytes) -> Path:

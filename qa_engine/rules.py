@@ -193,6 +193,7 @@ class Criterion(_Frozen):
 
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
+"""Severities in order; a rule file names one, --fail-on compares them, worklists sort by them."""
 
 
 @dataclass

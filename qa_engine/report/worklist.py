@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.files import write_bytes, write_text
+from qa_engine.rules import SEVERITY_RANK
 
 __all__ = ["COLUMNS", "safe_cell", "worklist_rows", "write_worklists"]
 
 COLUMNS = ("Case manager", "Team", "Case", "Order type", "Sentence date", "Severity", "Criterion", "Rule",
            "What was found", "What is expected")
-_SEVERITY = {"high": 0, "medium": 1, "low": 2}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -36,7 +36,7 @@ def worklist_rows(findings: Any, titles: dict[str, str]) -> list[tuple[str, ...]
         rows.append((f, (f.case_manager_id or "Unassigned", f.team or "", f.case_id, f.order_type.replace("_", " "),
                          f.sentence_date or "", f.severity, f.criterion, f.rule_id, f.message,
                          titles.get(f.rule_id, ""))))
-    rows.sort(key=lambda pair: (_SEVERITY[pair[0].severity], pair[0].sentence_date or "9999", pair[0].case_id,
+    rows.sort(key=lambda pair: (-SEVERITY_RANK[pair[0].severity], pair[0].sentence_date or "9999", pair[0].case_id,
                                 pair[0].rule_id))
     return [row for _, row in rows]
 
