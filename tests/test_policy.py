@@ -18,55 +18,27 @@ def _write(tmp_path, text):
     return path
 
 
-class TestErrors:
-    def test_unknown_rule_id_names_the_nearest(self, tmp_path, pack):
-        """A misspelt rule id is an error naming the rule meant."""
-        path = _write(tmp_path, "parameters:\n  1.1-initial-assesment-timely: {deadline_working_days: 10}\n")
+_T = "parameters:\n  1.1-initial-assessment-timely: {{{}}}\n"
+POLICY_ERRORS = [
+    # (what is wrong, policy text, what the message must say)
+    ("misspelt rule id", "parameters:\n  1.1-initial-assesment-timely: {deadline_working_days: 10}\n",
+     r"did you mean '1\.1-initial-assessment-timely'"),
+    ("misspelt parameter", _T.format("deadline_workingdays: 10"), "did you mean 'deadline_working_days'"),
+    ("not a whole number", _T.format("deadline_working_days: 'ten'"), "whole number"),
+    ("out of range", _T.format("deadline_working_days: 0"), "at least 1"),
+    ("key outside the schema", "deadlines: {}\n", "deadlines"),
+    ("not YAML", "parameters: [\n", "line"),
+    ("not a level", "parameters:\n  2.1-risk-of-harm-assessed: {full_analysis_level: severe}\n", "very_high"),
+]
 
-        with pytest.raises(PolicyError, match=r"did you mean '1\.1-initial-assessment-timely'"):
-            load_policy(path, pack)
 
-    def test_unknown_parameter_names_the_nearest(self, tmp_path, pack):
-        """A misspelt parameter is an error naming the parameter meant and listing the rule's parameters."""
-        path = _write(tmp_path, "parameters:\n  1.1-initial-assessment-timely: {deadline_workingdays: 10}\n")
+@pytest.mark.parametrize(("problem", "text", "message"), POLICY_ERRORS, ids=[p for p, _, _ in POLICY_ERRORS])
+def test_policy_errors_name_the_problem(tmp_path, pack, problem, text, message):
+    """Each mistake in a policy file is a PolicyError whose message names the nearest valid value or the line."""
+    path = _write(tmp_path, text)
 
-        with pytest.raises(PolicyError, match="did you mean 'deadline_working_days'"):
-            load_policy(path, pack)
-
-    def test_wrong_type(self, tmp_path, pack):
-        """A deadline must be a whole number in range."""
-        path = _write(tmp_path, "parameters:\n  1.1-initial-assessment-timely: {deadline_working_days: 'ten'}\n")
-
-        with pytest.raises(PolicyError, match="whole number"):
-            load_policy(path, pack)
-
-    def test_out_of_range(self, tmp_path, pack):
-        """A parameter outside its documented range is refused."""
-        path = _write(tmp_path, "parameters:\n  1.1-initial-assessment-timely: {deadline_working_days: 0}\n")
-
-        with pytest.raises(PolicyError, match="at least 1"):
-            load_policy(path, pack)
-
-    def test_unknown_key(self, tmp_path, pack):
-        """Keys outside the policy schema are errors, not ignored."""
-        path = _write(tmp_path, "deadlines: {}\n")
-
-        with pytest.raises(PolicyError, match="deadlines"):
-            load_policy(path, pack)
-
-    def test_not_yaml(self, tmp_path, pack):
-        """A YAML syntax error names the line."""
-        path = _write(tmp_path, "parameters: [\n")
-
-        with pytest.raises(PolicyError, match="line"):
-            load_policy(path, pack)
-
-    def test_bad_level(self, tmp_path, pack):
-        """A level parameter takes a level name."""
-        path = _write(tmp_path, "parameters:\n  2.1-risk-of-harm-assessed: {full_analysis_level: severe}\n")
-
-        with pytest.raises(PolicyError, match="very_high"):
-            load_policy(path, pack)
+    with pytest.raises(PolicyError, match=message):
+        load_policy(path, pack)
 
 
 def test_policy_deadline_and_closure_days_change_the_outcome(tmp_path, pack, minimal_record):
