@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -31,8 +31,11 @@ from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
 from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME, CaseRecord
 from qa_engine.rules import SEVERITY_RANK, Policy, RulePack, load_policy, load_rules
-from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, read_inputs
+from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, export_mapping, read_inputs
 from qa_engine.validation import Rejection, Validator
+
+if TYPE_CHECKING:
+    from qa_engine.mapping import Mapping
 
 __all__ = ["OUTPUTS", "AuditResult", "Auditor", "audit", "finish_run", "start_run", "validate_inputs"]
 
@@ -96,14 +99,20 @@ class AuditResult:
     run: dict[str, Any] = field(default_factory=dict)
 
 
-def _input_manifest(inputs: list[str]) -> list[dict[str, Any]]:
+def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str, Any]]:
+    from qa_engine.assemble import export_files, is_export
+
     manifest = []
     for name in inputs:
         if name == "-":
             manifest.append({"path": "<stdin>", "sha256": None})
-        else:
-            path = Path(name)
-            manifest.append({"path": str(path), "sha256": sha256_file(path) if path.is_file() else None})
+            continue
+        path = Path(name)
+        if is_export(path):
+            used = export_mapping(name, mapping)
+            manifest.extend({"path": str(p), "sha256": sha256_file(p)} for p in export_files(path, used))
+            continue
+        manifest.append({"path": str(path), "sha256": sha256_file(path) if path.is_file() else None})
     return manifest
 
 
@@ -144,13 +153,16 @@ def audit(
     pseudonym_key: bytes | None = None,
     jobs: int = 1,
     progress: bool = False,
+    mapping: Mapping | None = None,
 ) -> AuditResult:
     """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl (and the report), then run.json.
 
     With ``sample``, audit a random sample of that many valid records, stratified by order type (as an
     inspection samples about 30 cases); the other valid records are counted as ``not_sampled``. With
     ``pseudonym_key``, case and staff ids in every output are replaced by keyed pseudonyms. ``jobs``
-    worker processes judge the records; the output is the same bytes whatever their number.
+    worker processes judge the records; the output is the same bytes whatever their number. An input
+    that is a folder of CSV files or a workbook is read through ``mapping`` (see sources.read_inputs);
+    its rows that join no case are listed in rejected.jsonl and counted as ``unmatched_rows``.
 
     Raises:
         ConfigError: rules, policy or an input file cannot be used (nothing is judged).
@@ -162,12 +174,12 @@ def audit(
     pseudonym = Pseudonymiser(pseudonym_key) if pseudonym_key else None
     auditor = Auditor(pack, policy, as_of, pseudonym)
     out = Path(out_dir)
-    _check_inputs(inputs)
+    _check_inputs(inputs, mapping)
     chosen: set[int] | None = None
     valid: set[int] = set()
     sample_info = None
     if sample is not None:
-        chosen, valid, strata = _choose_sample(inputs, sample, seed, limits)
+        chosen, valid, strata = _choose_sample(inputs, sample, seed, limits, mapping)
         sample_info = {"size": len(chosen), "requested": sample, "seed": seed, "stratified_by": "order_type",
                        "strata": strata}
     start_run(out)
@@ -178,6 +190,8 @@ def audit(
     counts = {"records_read": 0, "audited": 0, "rejected": 0}
     if chosen is not None:
         counts["not_sampled"] = 0
+    if _has_export(inputs):
+        counts["unmatched_rows"] = 0
     worst = 0
     findings_file = AtomicFile(out / "findings.jsonl")
     rejected_file = AtomicFile(out / "rejected.jsonl")
@@ -187,7 +201,10 @@ def audit(
     duplicates = Validator()
 
     def wanted() -> Iterator[RawRecord]:
-        for ordinal, raw in enumerate(read_inputs(inputs, limits)):
+        for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
+            if raw.unmatched:
+                yield raw
+                continue
             counts["records_read"] += 1
             if chosen is not None and ordinal in valid and ordinal not in chosen:
                 counts["not_sampled"] += 1
@@ -204,7 +221,7 @@ def audit(
                 if isinstance(admitted, Rejection):
                     item = admitted.model_copy(update={"case_id": pseudonym(judged.case_id)}) if pseudonym else admitted
             if item is not None:
-                counts["rejected"] += 1
+                counts["unmatched_rows" if item.kind == "unmatched_row" else "rejected"] += 1
                 rejected_file.write_line(json_line(item))
                 _log_rejection(item)
             else:
@@ -230,7 +247,8 @@ def audit(
         "qa_engine_version": __version__,
         "durable_rules_version": durable_version(),
         "as_of": as_of.isoformat(),
-        "inputs": _input_manifest(inputs),
+        "inputs": _input_manifest(inputs, mapping),
+        "mapping": _mapping_info(inputs, mapping),
         "counts": counts,
         "rule_pack": {
             "directory": str(pack.directory),
@@ -274,22 +292,42 @@ def _count_records(inputs: list[str]) -> int | None:
     return total
 
 
-def _check_inputs(inputs: list[str]) -> None:
-    """Every input must be readable before the output folder is touched."""
+def _has_export(inputs: list[str]) -> bool:
+    from qa_engine.assemble import is_export
+
+    return any(name != "-" and is_export(Path(name)) for name in inputs)
+
+
+def _mapping_info(inputs: list[str], mapping: Mapping | None) -> dict[str, Any] | None:
+    """Which mapping read the tabular inputs (None when every input was JSON)."""
+    if not _has_export(inputs):
+        return None
+    if mapping is None or mapping.path is None:
+        from qa_engine.mapping import FLAT_MAPPING
+
+        return {"path": str(FLAT_MAPPING), "sha256": sha256_file(FLAT_MAPPING), "name": "qa_engine flat layout"}
+    return {"path": str(mapping.path), "sha256": sha256_file(mapping.path), "name": mapping.name}
+
+
+def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
+    """Every input must be readable (and every table and column a mapping names present) before the output folder
+    is touched."""
+    from qa_engine.assemble import check_export, is_export
+
     for name in inputs:
         if name == "-":
             continue
         path = Path(name)
-        if path.is_dir():
-            msg = f"{name} is a folder; give the JSON or JSON Lines files in it"
-            raise InputError(msg)
+        if is_export(path):
+            check_export(path, export_mapping(name, mapping))
+            continue
         if not path.is_file() or not os.access(path, os.R_OK):
             msg = f"cannot read {name}: no such file, or not readable"
             raise InputError(msg)
 
 
-def _choose_sample(inputs: list[str], size: int, seed: int,
-                   limits: Limits) -> tuple[set[int], set[int], dict[str, dict[str, int]]]:
+def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits,
+                   mapping: Mapping | None = None) -> tuple[set[int], set[int], dict[str, dict[str, int]]]:
     """Ordinals of a random sample of valid records, allocated to order types in proportion (largest remainder)."""
     import random
 
@@ -301,7 +339,9 @@ def _choose_sample(inputs: list[str], size: int, seed: int,
         raise InputError(msg)
     by_type: dict[str, list[int]] = {}
     validator = Validator()
-    for ordinal, raw in enumerate(read_inputs(inputs, limits)):
+    for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
+        if raw.unmatched:
+            continue
         result = validator.validate(raw)
         if not isinstance(result, Rejection):
             by_type.setdefault(result.order.order_type.value, []).append(ordinal)
@@ -320,17 +360,21 @@ def _choose_sample(inputs: list[str], size: int, seed: int,
     return chosen, valid, strata
 
 
-def validate_inputs(inputs: list[str], out_dir: Path | str | None = None,
-                    limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, int], list[Rejection]]:
+def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits: Limits = DEFAULT_LIMITS,
+                    mapping: Mapping | None = None) -> tuple[dict[str, int], list[Rejection]]:
     """Validate only: counts, and every rejection (also written to OUT/rejected.jsonl when out_dir is given)."""
+    _check_inputs(inputs, mapping)
     counts = {"records_read": 0, "valid": 0, "rejected": 0}
+    if _has_export(inputs):
+        counts["unmatched_rows"] = 0
     rejections: list[Rejection] = []
     validator = Validator()
-    for raw in read_inputs(inputs, limits):
-        counts["records_read"] += 1
+    for raw in read_inputs(inputs, limits, mapping):
+        if not raw.unmatched:
+            counts["records_read"] += 1
         result = validator.validate(raw)
         if isinstance(result, Rejection):
-            counts["rejected"] += 1
+            counts["unmatched_rows" if result.kind == "unmatched_row" else "rejected"] += 1
             rejections.append(result)
             _log_rejection(result)
         else:

@@ -26,6 +26,7 @@ __all__ = [
     "EngineError",
     "EngineLimitError",
     "InputError",
+    "MappingError",
     "OutcomeInvariantError",
     "PolicyError",
     "QAEngineError",
@@ -89,3 +90,7 @@ class EngineLimitError(EngineError):
 
 class OutcomeInvariantError(EngineError):
     """A rule gave a case no outcome or several, which the compiler is meant to make impossible."""
+
+
+class MappingError(ConfigError):
+    """A mapping file (how an export's tables become case records) cannot be used."""

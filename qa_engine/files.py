@@ -14,10 +14,10 @@ __all__ = ["AtomicFile", "json_line", "sha256_file", "write_bytes", "write_json"
 class AtomicFile:
     """Lines written to NAME.partial, renamed to NAME only by ``commit``, so no half-written file looks finished."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, encoding: str = "utf-8", newline: str = "\n") -> None:
         self.path = path
         self.tmp = path.with_name(path.name + ".partial")
-        self.handle = self.tmp.open("w", encoding="utf-8", newline="\n")
+        self.handle = self.tmp.open("w", encoding=encoding, newline=newline)
 
     def write_line(self, text: str) -> None:
         self.handle.write(text + "\n")

@@ -11,13 +11,16 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
 from qa_engine.errors import InputError
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "RawRecord", "read_inputs"]
+if TYPE_CHECKING:
+    from qa_engine.mapping import Mapping
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "Locator", "RawRecord", "export_mapping", "read_inputs"]
 
 _LINES_SUFFIXES = (".jsonl", ".ndjson")
 _BOM = b"\xef\xbb\xbf"
@@ -50,6 +53,28 @@ def _depth(value: Any, limit: int) -> bool:
 
 
 @dataclass(frozen=True)
+class Locator:
+    """Where each part of a record assembled from tables came from, to name a problem in the export's terms."""
+
+    cells: dict[tuple[Any, ...], tuple[str, int, str]]
+    """Field location (as pydantic reports it) -> (table, row number, column)."""
+    objects: dict[tuple[Any, ...], tuple[str, int]]
+    """Object or list-item location -> (table, row number)."""
+
+    def locate(self, loc: tuple[Any, ...]) -> tuple[str, bool]:
+        """``contacts.csv row 118, column "Outcome"`` for a location (the nearest row if no column is known),
+        and whether a column was found."""
+        if loc in self.cells:
+            table, row, column = self.cells[loc]
+            return f'{table} row {row}, column "{column}"', True
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.objects:
+                table, row = self.objects[loc[:end]]
+                return f"{table} row {row}", False
+        return "", False
+
+
+@dataclass(frozen=True)
 class RawRecord:
     """One record as read, before validation: its source, its position there, and the data or why it is unreadable.
 
@@ -63,6 +88,12 @@ class RawRecord:
     error: str | None = None
     text: bytes | None = None
     max_depth: int = DEFAULT_LIMITS.max_depth
+    locator: Locator | None = None
+    """For a record assembled from tables: where each field came from."""
+    problems: tuple[tuple[tuple[Any, ...], str], ...] = ()
+    """For a record assembled from tables: cells that could not be read, as (location, reason)."""
+    unmatched: bool = False
+    """A table row that joins no case (``error`` says why): reported, never audited."""
 
     def parsed(self) -> RawRecord:
         """This record with its text parsed (or the reason it cannot be)."""
@@ -133,15 +164,31 @@ def _stdin(stream: BinaryIO, limits: Limits) -> Iterator[RawRecord]:
     yield from _lines(stream, source, limits, first_number=2)
 
 
-def _read_one(name: str, limits: Limits) -> Iterator[RawRecord]:
+def export_mapping(name: str, mapping: Mapping | None) -> Mapping:
+    """The mapping to read the export ``name`` with: the one given, or the flat layout's for a folder that has cases.csv."""
+    from qa_engine.mapping import FLAT_MAPPING, load_mapping
+
+    if mapping is not None:
+        return mapping
+    path = Path(name)
+    if path.is_dir() and not (path / "cases.csv").is_file():
+        msg = (f"{name} is a folder without cases.csv, so it is not in qa_engine's flat layout: give --mapping FILE "
+               "to say how its tables become case records (`qa-engine mapping init` writes a starter)")
+        raise InputError(msg)
+    return load_mapping(FLAT_MAPPING)
+
+
+def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[RawRecord]:
     if name == "-":
         yield from _stdin(sys.stdin.buffer, limits)
         return
+    from qa_engine.assemble import is_export, read_export
+
     path = Path(name)
     source = str(path)
-    if path.is_dir():
-        msg = f"{source} is a folder; give the JSON or JSON Lines files in it"
-        raise InputError(msg)
+    if is_export(path):
+        yield from read_export(path, export_mapping(name, mapping))
+        return
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -156,7 +203,11 @@ def _read_one(name: str, limits: Limits) -> Iterator[RawRecord]:
                 yield from _document(data, source, limits)
 
 
-def read_inputs(names: list[str], limits: Limits = DEFAULT_LIMITS) -> Iterator[RawRecord]:
-    """Every record of every input in order; a file that cannot be opened raises InputError before its records."""
+def read_inputs(names: list[str], limits: Limits = DEFAULT_LIMITS, mapping: Mapping | None = None) -> Iterator[RawRecord]:
+    """Every record of every input in order; a file that cannot be opened raises InputError before its records.
+
+    An input that is a folder of CSV files or an .xlsx workbook is read through ``mapping`` (a folder
+    in qa_engine's flat layout needs none); JSON and JSON Lines files are read as case records.
+    """
     for name in names:
-        yield from _read_one(name, limits)
+        yield from _read_one(name, limits, mapping)

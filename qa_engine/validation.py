@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -17,12 +17,23 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 
 
 class Problem(BaseModel):
-    """One thing wrong with a record: the JSON pointer of the field and what was wrong (never the value)."""
+    """One thing wrong with a record: the JSON pointer of the field, what was wrong, and for a record read from
+    tables, where in the export (``contacts.csv row 118, column "Outcome"``).
+
+    A reason shows a cell's value only when it is a code, date or number from the export, never a personal field.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pointer: str
     reason: str
+    where: str | None = None
+
+    def describe(self, fallback: str) -> str:
+        """The problem as one line for a person: where, then what was wrong."""
+        if self.where:
+            return f"{self.where}: {self.reason}"
+        return f"{fallback}: {self.pointer or '(record)'}: {self.reason}"
 
 
 class Rejection(BaseModel):
@@ -36,6 +47,13 @@ class Rejection(BaseModel):
     pointer: str
     reason: str
     problems: list[Problem]
+    kind: Literal["record", "unmatched_row"] = "record"
+    """``unmatched_row``: a row of an export's table that joins no case (reported, never audited)."""
+
+    def lines(self) -> list[str]:
+        """Each problem as one line for a person."""
+        who = f" (case {self.case_id})" if self.case_id else ""
+        return [p.describe(f"{self.source} {self.position}{who}") for p in self.problems]
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
@@ -113,19 +131,36 @@ class Validator:
             if isinstance(value, str) and _ID.match(value):
                 case_id = value
         if raw.error is not None:
-            return cls._reject(raw, case_id, [Problem(pointer="", reason=raw.error)])
+            where = f"{raw.source} {raw.position}" if raw.unmatched else None
+            return cls._reject(raw, case_id, [Problem(pointer="", reason=raw.error, where=where)])
         if not isinstance(raw.data, dict):
             return cls._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
+        problems = [cls._problem(raw, loc, reason) for loc, reason in raw.problems]
         try:
             record = CaseRecord.model_validate(raw.data)
         except ValidationError as exc:
-            problems = [Problem(pointer=_pointer(e["loc"]), reason=_reason(e)) for e in exc.errors()]
-            return cls._reject(raw, case_id, problems)
+            unreadable = {_pointer(loc) for loc, _ in raw.problems}
+            problems += [cls._problem(raw, e["loc"], _reason(e)) for e in exc.errors()
+                         if _pointer(e["loc"]) not in unreadable]
         except RecursionError:
-            return cls._reject(raw, case_id, [Problem(pointer="", reason="record nests too deeply")])
+            problems.append(Problem(pointer="", reason="record nests too deeply"))
+        if problems:
+            return cls._reject(raw, case_id, problems)
         return record
+
+    @staticmethod
+    def _problem(raw: RawRecord, loc: tuple[Any, ...], reason: str) -> Problem:
+        """A problem, located in the export's terms when the record was assembled from tables."""
+        if raw.locator is None:
+            return Problem(pointer=_pointer(loc), reason=reason)
+        where, has_column = raw.locator.locate(tuple(loc))
+        if has_column and reason == "required field is missing":
+            reason = "is empty, but a value is required"
+        elif not has_column and loc:
+            reason = f"{'.'.join(str(p) for p in loc)}: {reason}"
+        return Problem(pointer=_pointer(loc), reason=reason, where=where or f"{raw.source} {raw.position}")
 
     @staticmethod
     def _reject(raw: RawRecord, case_id: str | None, problems: list[Problem]) -> Rejection:
         return Rejection(source=raw.source, position=raw.position, case_id=case_id, pointer=problems[0].pointer,
-                         reason=problems[0].reason, problems=problems)
+                         reason=problems[0].reason, problems=problems, kind="unmatched_row" if raw.unmatched else "record")

@@ -1,0 +1,248 @@
+"""Joining an export's tables into case records through a mapping, in bounded memory, keeping where every value came from.
+
+Every table but the record table is first copied into a private temporary SQLite database on disk,
+indexed on its join key; then the record table is read row by row and each case collects its rows
+from the others. Memory holds one case at a time, whatever the size of the export. A row no case
+claims is reported (an unmatched row), never dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from qa_engine.errors import InputError
+from qa_engine.layout import RECORD
+from qa_engine.mapping import CellError, Mapping, Table
+from qa_engine.rules import suggest
+from qa_engine.sources import Locator, RawRecord
+from qa_engine.tables import WORKBOOK_SUFFIXES, TableReader, open_export
+
+__all__ = ["check_export", "export_files", "is_export", "read_export"]
+
+_SEP = "\x1f"
+
+
+def check_export(path: Path, mapping: Mapping) -> dict[str, TableReader]:
+    """Every table the mapping names, present with every column it reads.
+
+    Raises:
+        InputError: a file or sheet is missing, or lacks a column (the message names the nearest one).
+    """
+    export = open_export(path, mapping.encoding, mapping.delimiter)
+    readers: dict[str, TableReader] = {}
+    for table in mapping.ordered():
+        reader = export.table(table.file, table.sheet)
+        if reader is None:
+            wanted = f'sheet "{table.sheet}"' if export.workbook else table.file
+            have = ", ".join(export.names()) or "nothing"
+            msg = (f"{path}: no {wanted} for the mapping's {table.name} table"
+                   f"{suggest(table.sheet if export.workbook else table.file, export.names())}; it has: {have}")
+            raise InputError(msg)
+        header = reader.header()
+        for column in table.used_columns():
+            if column not in header:
+                msg = (f'{reader.label}: no column "{column}" (the mapping\'s {table.name} table reads it)'
+                       f"{suggest(column, header)}; the columns are: {', '.join(header) or 'none'}")
+                raise InputError(msg)
+        readers[table.name] = reader
+    return readers
+
+
+def export_files(path: Path, mapping: Mapping) -> list[Path]:
+    """The files of an export a mapping reads, for a run's manifest."""
+    export = open_export(path, mapping.encoding, mapping.delimiter)
+    if export.workbook:
+        return [path]
+    return [path / t.file for t in mapping.ordered() if (path / t.file).is_file()]
+
+
+class _Stage:
+    """The non-record tables, in a private temporary SQLite database, indexed on their join keys."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("", isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("PRAGMA cache_size=-8192")
+        self.names: dict[str, str] = {}
+
+    def load(self, table: Table, reader: TableReader) -> None:
+        name = f"t{len(self.names)}"
+        self.names[table.name] = name
+        self.db.execute(f"CREATE TABLE {name} (row INTEGER, k TEXT, cells BLOB, problem TEXT, used INTEGER DEFAULT 0)")
+        columns = table.used_columns()
+        keys = [column for _, column in table.join]
+
+        def rows() -> Iterator[tuple[int, str, bytes, str | None]]:
+            for number, cells, problem in reader.rows():
+                key = _SEP.join(cells.get(c, "").strip() for c in keys)
+                yield number, key, orjson.dumps([cells.get(c, "") for c in columns]), problem
+
+        self.db.execute("BEGIN")
+        self.db.executemany(f"INSERT INTO {name} (row, k, cells, problem) VALUES (?, ?, ?, ?)", rows())
+        self.db.execute("COMMIT")
+        self.db.execute(f"CREATE INDEX {name}_k ON {name} (k)")
+
+    def take(self, table: Table, key: tuple[str, ...]) -> list[tuple[int, dict[str, str], str | None]]:
+        """The rows with this key, in row order, marked as claimed."""
+        name = self.names[table.name]
+        k = _SEP.join(key)
+        found = self.db.execute(f"SELECT row, cells, problem FROM {name} WHERE k = ? ORDER BY row", (k,)).fetchall()
+        if found:
+            self.db.execute(f"UPDATE {name} SET used = 1 WHERE k = ? AND used = 0", (k,))
+        columns = table.used_columns()
+        return [(row, dict(zip(columns, orjson.loads(cells), strict=True)), problem) for row, cells, problem in found]
+
+    def unclaimed(self, table: Table) -> Iterator[tuple[int, str]]:
+        name = self.names[table.name]
+        yield from self.db.execute(f"SELECT row, k FROM {name} WHERE used = 0 ORDER BY row")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+class _Builder:
+    """One case record being assembled, with where each value came from and the cells that could not be read."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.locator = Locator({}, {})
+        self.problems: list[tuple[tuple[Any, ...], str]] = []
+
+    def fill(self, obj: dict[str, Any], base: tuple[Any, ...], table: Table, label: str, number: int,
+             cells: dict[str, str], problem: str | None) -> None:
+        self.locator.objects.setdefault(base, (label, number))
+        if problem:
+            self.problems.append((base, problem))
+        for column in table.columns:
+            loc = base + tuple(column.field.path.split("."))
+            if column.column is not None:
+                self.locator.cells[loc] = (label, number, column.column)
+            try:
+                value = column.read(cells.get(column.column) if column.column is not None else None)
+            except CellError as exc:
+                self.problems.append((loc, str(exc)))
+                continue
+            if value is not None:
+                _set(obj, column.field.path, value)
+
+
+def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> tuple[str, ...] | None:
+    values = []
+    parent = table.target.parent
+    for field_name, _ in table.join:
+        if parent and field_name.startswith(parent + "."):
+            value = _get(item or {}, field_name[len(parent) + 1:])
+        else:
+            value = _get(record, field_name)
+        if value is None:
+            return None
+        values.append(str(value))
+    return tuple(values)
+
+
+def _assemble(mapping: Mapping, stage: _Stage, readers: dict[str, TableReader], number: int,
+              cells: dict[str, str], problem: str | None) -> RawRecord:
+    root_label = readers[RECORD].label
+    b = _Builder()
+    b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
+    for table in mapping.ordered()[1:]:
+        label = readers[table.name].label
+        target = table.target
+        if not target.many:
+            key = _key(table, b.data, None)
+            rows = stage.take(table, key) if key else []
+            if len(rows) > 1:
+                b.problems.append(((table.name,), f"{label} rows {rows[0][0]} and {rows[1][0]} both join this case; "
+                                                 f"the {table.name} table must have one row per case"))
+            if rows:
+                row, row_cells, row_problem = rows[0]
+                b.fill(b.data.setdefault(table.name, {}), (table.name,), table, label, row, row_cells, row_problem)
+            continue
+        if target.parent is None:
+            path = tuple(target.name.split("."))
+            parents: list[tuple[tuple[Any, ...], dict[str, Any] | None, dict[str, Any]]] = [((), None, b.data)]
+            sub = target.name
+        else:
+            path_parent = tuple(target.parent.split("."))
+            items = _get(b.data, target.parent) or []
+            parents = [((*path_parent, i), item, item) for i, item in enumerate(items)]
+            path = (target.name[len(target.parent) + 1:],)
+            sub = path[0]
+            seen: dict[tuple[str, ...], int] = {}
+            for i, (_, item, _) in enumerate(parents):
+                key = _key(table, b.data, item)
+                if key is not None and key in seen:
+                    b.problems.append(((*path_parent, i), f"two {target.parent} items of this case have the same "
+                                       f"{', '.join(f for f, _ in table.join)}, so {label} rows cannot be told apart"))
+                if key is not None:
+                    seen[key] = i
+        for base, item, holder in parents:
+            key = _key(table, b.data, item)
+            rows = stage.take(table, key) if key else []
+            made = []
+            for index, (row, row_cells, row_problem) in enumerate(rows):
+                obj: dict[str, Any] = {}
+                b.fill(obj, base + path + (index,), table, label, row, row_cells, row_problem)
+                made.append(obj)
+            if made:
+                _set(holder, sub, made)
+    return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems))
+
+
+def _unmatched(table: Table, label: str, root_label: str, row: int, key: str) -> RawRecord:
+    parts = key.split(_SEP)
+    empty = [column for (_, column), part in zip(table.join, parts, strict=True) if not part]
+    if empty:
+        reason = f'column "{empty[0]}" is empty, so the row joins no case; it was not audited'
+    else:
+        columns = " and ".join(f'"{column}"' for _, column in table.join)
+        owner = f"{table.target.parent} item" if table.target.parent else f"case in {root_label}"
+        reason = f"no {owner} has the value of column {columns}; the row was not audited"
+    return RawRecord(label, f"row {row}", error=reason, unmatched=True)
+
+
+def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
+    """Every case record of an export (one per row of its record table, in order), then every unmatched row.
+
+    Raises:
+        InputError: a table or column the mapping names is missing (before any record is yielded).
+    """
+    readers = check_export(path, mapping)
+    stage = _Stage()
+    try:
+        for table in mapping.ordered()[1:]:
+            stage.load(table, readers[table.name])
+        for number, cells, problem in readers[RECORD].rows():
+            yield _assemble(mapping, stage, readers, number, cells, problem)
+        for table in mapping.ordered()[1:]:
+            for row, key in stage.unclaimed(table):
+                yield _unmatched(table, readers[table.name].label, readers[RECORD].label, row, key)
+    finally:
+        stage.close()
+
+
+def is_export(path: Path) -> bool:
+    """Whether ``path`` is read through a mapping (a folder of tables or a workbook) rather than as JSON."""
+    return path.is_dir() or path.suffix.lower() in WORKBOOK_SUFFIXES
+

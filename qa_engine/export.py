@@ -1,0 +1,175 @@
+"""Writing case records as qa_engine's flat layout: one CSV file (or one workbook sheet) per part of the record.
+
+The columns are the ones mappings/flat.yaml reads, so reading the folder back needs no mapping and
+gives the same records. Files are written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa_engine.errors import InputError
+from qa_engine.files import AtomicFile
+from qa_engine.layout import RECORD
+from qa_engine.mapping import FLAT_MAPPING, Mapping, Table, load_mapping
+from qa_engine.sources import DEFAULT_LIMITS, Limits, read_inputs
+from qa_engine.tables import WORKBOOK_SUFFIXES
+from qa_engine.validation import Rejection, Validator
+
+__all__ = ["ExportResult", "export_flat"]
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: cases, rows per table, and the records that could not be exported."""
+
+    cases: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _text(value: Any, separator: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return separator.join(str(v) for v in value)
+    return str(value)
+
+
+def _rows(table: Table, record: dict[str, Any]) -> Iterator[list[Any]]:
+    """The table's rows for one record: join values first, then each column's value (Python values, not text)."""
+    target = table.target
+    if target.name == RECORD:
+        yield [_get(record, c.field.path) for c in table.columns]
+        return
+    if target.parent is None:
+        holders: list[tuple[dict[str, Any] | None, list[Any]]] = [(None, _get(record, target.name) or [])]
+    else:
+        sub = target.name[len(target.parent) + 1:]
+        holders = [(item, item.get(sub) or []) for item in _get(record, target.parent) or []]
+    for parent, items in holders:
+        keys = []
+        for field_name, _ in table.join:
+            if target.parent and field_name.startswith(target.parent + "."):
+                keys.append(_get(parent, field_name[len(target.parent) + 1:]))
+            else:
+                keys.append(_get(record, field_name))
+        for item in items:
+            yield [*keys, *(_get(item, c.field.path) for c in table.columns)]
+
+
+def _header(table: Table) -> list[str]:
+    return [column for _, column in table.join] + [c.column or c.field.path for c in table.columns]
+
+
+class _CsvTables:
+    def __init__(self, out: Path, mapping: Mapping) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.files = {t.name: AtomicFile(out / t.file, encoding="utf-8-sig", newline="") for t in mapping.ordered()}
+        self.writers = {name: csv.writer(f.handle, lineterminator="\r\n") for name, f in self.files.items()}
+        self.separator = ";"
+
+    def header(self, table: Table) -> None:
+        self.writers[table.name].writerow(_header(table))
+
+    def row(self, table: Table, values: list[Any], case_id: str) -> None:
+        self.writers[table.name].writerow([_text(v, self.separator) for v in values])
+
+    def commit(self) -> None:
+        for f in self.files.values():
+            f.commit()
+
+    def abandon(self) -> None:
+        for f in self.files.values():
+            f.abandon()
+
+
+class _Workbook:
+    def __init__(self, out: Path, mapping: Mapping) -> None:
+        from openpyxl import Workbook
+
+        self.out = out
+        self.book = Workbook(write_only=True)
+        self.sheets = {t.name: self.book.create_sheet(t.sheet) for t in mapping.ordered()}
+        self.separator = ";"
+
+    def header(self, table: Table) -> None:
+        self.sheets[table.name].append(_header(table))
+
+    def row(self, table: Table, values: list[Any], case_id: str) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        sheet = self.sheets[table.name]
+        cells = []
+        for value in values:
+            if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+                with contextlib.suppress(ValueError):
+                    value = dt.date.fromisoformat(value)
+            elif isinstance(value, list):
+                value = _text(value, self.separator)
+            try:
+                cell = WriteOnlyCell(sheet, value=value)
+            except IllegalCharacterError as exc:
+                msg = (f"case {case_id}: a value in the {table.name} table holds a control character a workbook "
+                       "cannot store; export to a CSV folder instead")
+                raise InputError(msg) from exc
+            if isinstance(value, str):
+                cell.data_type = "s"  # text that starts with "=" stays text, never a formula
+            elif isinstance(value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            cells.append(cell)
+        sheet.append(cells)
+
+    def commit(self) -> None:
+        tmp = self.out.with_name(self.out.name + ".partial")
+        self.book.save(tmp)
+        tmp.replace(self.out)
+
+    def abandon(self) -> None:
+        self.out.with_name(self.out.name + ".partial").unlink(missing_ok=True)
+
+
+def export_flat(inputs: list[str], out: Path, limits: Limits = DEFAULT_LIMITS,
+                mapping: Mapping | None = None) -> ExportResult:
+    """Write the valid records of ``inputs`` to ``out`` in the flat layout: a folder of CSV files, or an .xlsx
+    workbook when ``out`` ends in .xlsx. Invalid records are not written; they are returned as rejections."""
+    flat = load_mapping(FLAT_MAPPING)
+    tables = flat.ordered()
+    sink: _CsvTables | _Workbook = _Workbook(out, flat) if out.suffix.lower() in WORKBOOK_SUFFIXES else _CsvTables(out, flat)
+    result = ExportResult(rows={t.name: 0 for t in tables})
+    validator = Validator()
+    try:
+        for table in tables:
+            sink.header(table)
+        for raw in read_inputs(inputs, limits, mapping):
+            checked = validator.validate(raw)
+            if isinstance(checked, Rejection):
+                result.rejections.append(checked)
+                continue
+            record = checked.model_dump(mode="json")
+            for table in tables:
+                for values in _rows(table, record):
+                    sink.row(table, values, checked.case_id)
+                    result.rows[table.name] += 1
+            result.cases += 1
+        sink.commit()
+    except BaseException:
+        sink.abandon()
+        raise
+    return result
+

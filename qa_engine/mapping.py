@@ -1,0 +1,342 @@
+"""Mapping files: which table of an export fills which part of a case record, and how each cell becomes a value.
+
+A mapping is YAML checked against schemas/mapping.schema.json and then against the case record
+itself (every field, code and join it names must exist), so a mistake is found when the mapping is
+loaded, naming the table and the field, not halfway through a batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from qa_engine.errors import MappingError
+from qa_engine.layout import RECORD, FieldSpec, Target, targets
+from qa_engine.rules import load_yaml, suggest
+from qa_engine.schemas import load_schema
+
+__all__ = ["DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Mapping", "Table", "load_mapping"]
+
+DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+FLAT_MAPPING = DEFAULT_MAPPINGS_DIR / "flat.yaml"
+"""The mapping of qa_engine's own flat CSV layout (what `qa-engine export-csv` writes)."""
+
+DEFAULT_DATE_FORMATS = ("dd/mm/yyyy",)
+_TRUE = frozenset({"y", "yes", "true", "t", "1"})
+_FALSE = frozenset({"n", "no", "false", "f", "0"})
+_TOKENS = re.compile(r"yyyy|yy|mmmm|mmm|mm|m|dd|d")
+_STRPTIME = {"yyyy": "%Y", "yy": "%y", "mmmm": "%B", "mmm": "%b", "mm": "%m", "m": "%m", "dd": "%d", "d": "%d"}
+_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$")
+_SHOWN = 60
+
+
+class CellError(ValueError):
+    """A cell that cannot become its field's value; the message is in the export's terms."""
+
+
+def strptime_format(text: str) -> str:
+    """``dd/mm/yyyy`` as ``%d/%m/%Y`` (a format already written with % is kept)."""
+    if "%" in text:
+        return text
+    return _TOKENS.sub(lambda m: _STRPTIME[m.group(0)], text)
+
+
+def _normal(text: str) -> str:
+    """A code compared ignoring case, spacing, hyphens and underscores."""
+    return re.sub(r"[\s_-]+", " ", text).strip().casefold()
+
+
+def show(value: str, spec: FieldSpec) -> str:
+    """A cell's value for a message, or a note that it is withheld (personal fields)."""
+    if spec.personal:
+        return "(value not shown: personal data)"
+    text = value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
+    return '"' + text.replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one field is read from one column (or set to one value for every row)."""
+
+    field: FieldSpec
+    column: str | None
+    constant: Any = None
+    values: tuple[tuple[str, Any], ...] = ()
+    date_formats: tuple[tuple[str, str], ...] = ()
+    """(strptime format, the format as the mapping wrote it) pairs, tried in order."""
+    separator: str = ";"
+    null_values: frozenset[str] = frozenset()
+
+    def read(self, cell: str | None) -> Any:
+        """The field's value from the cell's text (None for nothing recorded).
+
+        Raises:
+            CellError: the text is not a value of this field (an unmapped code, a date in another format...).
+        """
+        if self.column is None:
+            return self.constant
+        text = (cell or "").strip()
+        mapped = self._mapped(text)
+        if mapped is not _NO:
+            return mapped
+        if not text or text.casefold() in self.null_values:
+            return None
+        if self.field.kind == "list":
+            item = Column(self.field.item, self.column, values=self.values, null_values=self.null_values)
+            items = [item.read(part) for part in text.split(self.separator)]
+            return [i for i in items if i is not None] or None
+        return self._convert(text)
+
+    def _mapped(self, text: str) -> Any:
+        for code, value in self.values:
+            if code == text:
+                return value
+        wanted = _normal(text)
+        for code, value in self.values:
+            if _normal(code) == wanted:
+                return value
+        return _NO
+
+    def _convert(self, text: str) -> Any:
+        spec = self.field
+        if spec.kind == "enum":
+            for value in spec.values:
+                if str(value) == text or _normal(str(value)) == _normal(text):
+                    return value
+            if self.values:
+                codes = ", ".join(sorted({code for code, _ in self.values})[:12])
+                raise CellError(f"{show(text, spec)} is not one of the mapped codes ({codes})")
+            allowed = ", ".join(str(v) for v in spec.values)
+            raise CellError(f"{show(text, spec)} is not one of: {allowed} (map local codes with 'values' in the mapping)")
+        if spec.kind == "date":
+            return self._date(text)
+        if spec.kind == "boolean":
+            folded = text.casefold()
+            if folded in _TRUE:
+                return True
+            if folded in _FALSE:
+                return False
+            raise CellError(f"{show(text, spec)} is not yes or no (Y, N, Yes, No, true, false, 1 or 0)")
+        if spec.kind == "integer":
+            try:
+                number = float(text)
+            except ValueError:
+                number = float("nan")
+            if number != number or number != int(number):
+                raise CellError(f"{show(text, spec)} is not a whole number")
+            return int(number)
+        return text
+
+    def _date(self, text: str) -> str:
+        candidates = [text]
+        for sep in (" ", "T"):
+            head, _, tail = text.partition(sep)
+            if tail and _TIME.match(tail.strip().removesuffix("Z")):
+                candidates.append(head)
+        for candidate in candidates:
+            for fmt in (*(f for f, _ in self.date_formats), "%Y-%m-%d"):
+                try:
+                    return dt.datetime.strptime(candidate, fmt).date().isoformat()
+                except ValueError:
+                    continue
+        shown = " or ".join(label for _, label in self.date_formats) or "yyyy-mm-dd"
+        raise CellError(f"{show(text, self.field)} is not a date in the format {shown}")
+
+
+_NO = object()
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the export: where it is, how its rows join the case, and its columns."""
+
+    name: str
+    target: Target
+    file: str
+    sheet: str
+    join: tuple[tuple[str, str], ...]
+    """(field of the case or of the parent item, column in this table) pairs."""
+    columns: tuple[Column, ...]
+
+    def used_columns(self) -> list[str]:
+        """Every column this table reads (join columns first), each once."""
+        names = [column for _, column in self.join] + [c.column for c in self.columns if c.column is not None]
+        return list(dict.fromkeys(names))
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A loaded, checked mapping."""
+
+    path: Path | None
+    name: str
+    tables: dict[str, Table]
+    encoding: str = "auto"
+    delimiter: str = "auto"
+
+    def ordered(self) -> list[Table]:
+        """Tables in the order records are built: the record, its single objects, its lists, then nested lists."""
+        def rank(table: Table) -> tuple[int, str]:
+            t = table.target
+            return (0 if t.name == RECORD else 1 if not t.many else 2 if t.parent is None else 3), table.name
+        return sorted(self.tables.values(), key=rank)
+
+
+def _fail(path: Path | None, message: str) -> None:
+    raise MappingError(f"{path or 'mapping'}: {message}")
+
+
+def _date_formats(path: Path | None, where: str, formats: list[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for text in formats:
+        fmt = strptime_format(text)
+        try:
+            dt.date(2016, 2, 15).strftime(fmt)
+            dt.datetime.strptime(dt.date(2016, 2, 15).strftime(fmt), fmt)
+        except ValueError as exc:
+            _fail(path, f"{where}: date format {text!r} cannot be used ({exc})")
+        if not any(code in fmt for code in ("%d", "%m", "%b", "%B")):
+            _fail(path, f"{where}: date format {text!r} has no day or month (write it like dd/mm/yyyy)")
+        out.append((fmt, text))
+    return tuple(out)
+
+
+def _check_value(path: Path | None, where: str, spec: FieldSpec, code: str, value: Any) -> None:
+    if value is None:
+        return
+    item = spec.item if spec.kind == "list" and spec.item else spec
+    if item.kind == "enum" and value not in item.values:
+        allowed = ", ".join(str(v) for v in item.values)
+        _fail(path, f"{where}: code {code!r} maps to {value!r}, which is not one of: {allowed}")
+    if item.kind == "boolean" and not isinstance(value, bool):
+        _fail(path, f"{where}: code {code!r} maps to {value!r}; a yes/no field takes true or false")
+    if item.kind == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        _fail(path, f"{where}: code {code!r} maps to {value!r}; this field takes a whole number")
+    if item.kind in ("string", "date") and not isinstance(value, str):
+        _fail(path, f"{where}: code {code!r} maps to {value!r}; this field takes text")
+
+
+def _column(path: Path | None, table: str, target: Target, field_name: str, raw: Any, defaults: dict[str, Any]) -> Column:
+    where = f"tables.{table}.columns.{field_name}"
+    if field_name not in target.fields:
+        nested = f" ({field_name.split('.')[0]} is a list: give it its own table)" if field_name.split(".")[0] in {
+            n.split(".")[-1] for n in targets() if targets()[n].many} else ""
+        _fail(path, f"{where}: {table} has no field {field_name!r}{suggest(field_name, target.fields)}{nested}")
+    spec = target.fields[field_name]
+    if isinstance(raw, str):
+        raw = {"column": raw}
+    if "value" in raw:
+        _check_value(path, where, spec, "value", raw["value"])
+        if spec.kind == "date":
+            try:
+                dt.date.fromisoformat(raw["value"])
+            except ValueError:
+                _fail(path, f"{where}: value {raw['value']!r} is not a date written yyyy-mm-dd")
+        return Column(spec, None, constant=raw["value"])
+    values = raw.get("values") or {}
+    for code, value in values.items():
+        _check_value(path, where, spec, code, value)
+    kind = spec.item.kind if spec.kind == "list" and spec.item else spec.kind
+    if values and kind not in ("enum", "boolean", "string", "integer", "date"):
+        _fail(path, f"{where}: 'values' cannot be used for this field")
+    formats = _date_formats(path, where, raw["date_formats"]) if "date_formats" in raw else defaults["date_formats"]
+    return Column(spec, raw["column"], values=tuple((str(k), v) for k, v in values.items()), date_formats=formats,
+                  separator=raw.get("separator", defaults["separator"]), null_values=defaults["null_values"])
+
+
+def _join(path: Path | None, name: str, target: Target, join: dict[str, str], tables: dict[str, Any]) -> tuple:
+    all_targets = targets()
+    record_fields = all_targets[RECORD].fields
+    pairs = []
+    has_parent_key = False
+    for field_name, column in join.items():
+        where = f"tables.{name}.join.{field_name}"
+        if target.parent and field_name.startswith(target.parent + "."):
+            item_field = field_name[len(target.parent) + 1:]
+            parent = all_targets[target.parent]
+            if item_field not in parent.fields:
+                _fail(path, f"{where}: {target.parent} has no field {item_field!r}{suggest(item_field, parent.fields)}")
+            if item_field not in (tables.get(target.parent) or {}).get("columns", {}):
+                _fail(path, f"{where}: the {target.parent} table does not map {item_field!r}, so rows cannot be joined on it")
+            has_parent_key = True
+        else:
+            if field_name not in record_fields:
+                _fail(path, f"{where}: a case record has no field {field_name!r}{suggest(field_name, record_fields)}")
+            if field_name not in (tables.get(RECORD) or {}).get("columns", {}):
+                _fail(path, f"{where}: the record table does not map {field_name!r}, so rows cannot be joined on it")
+        pairs.append((field_name, column))
+    if target.parent and not has_parent_key:
+        _fail(path, f"tables.{name}.join: name the {target.parent} item each row belongs to, e.g. "
+                    f"{target.parent}.{next(iter(all_targets[target.parent].fields))}: <column>")
+    return tuple(pairs)
+
+
+def load_mapping(path: Path | str) -> Mapping:
+    """Read and check a mapping file.
+
+    Raises:
+        MappingError: the file is not valid YAML, breaks schemas/mapping.schema.json, or names a part,
+            field, code or join the case record does not have (the message names the nearest that exists).
+    """
+    path = Path(path)
+    data = load_yaml(path, MappingError)
+    errors = sorted(Draft202012Validator(load_schema("mapping")).iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+        _fail(path, f"at {where}: {errors[0].message}")
+    return build_mapping(data, path)
+
+
+def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
+    """A Mapping from already-parsed YAML (checked against the record; see load_mapping)."""
+    all_targets = targets()
+    defaults = {
+        "date_formats": _date_formats(path, "date_formats", data.get("date_formats", list(DEFAULT_DATE_FORMATS))),
+        "separator": data.get("separator", ";"),
+        "null_values": frozenset(v.strip().casefold() for v in data.get("null_values", [])),
+    }
+    raw_tables: dict[str, Any] = data["tables"]
+    tables: dict[str, Table] = {}
+    mapped: dict[str, str] = {}
+    for name, raw in raw_tables.items():
+        if name not in all_targets:
+            _fail(path, f"tables.{name}: a case record has no part {name!r}{suggest(name, all_targets)}; "
+                        f"the parts are: {', '.join(all_targets)}")
+        target = all_targets[name]
+        if name == RECORD and raw.get("join"):
+            _fail(path, "tables.record.join: the record table is the one the others join to; it has no join")
+        if name != RECORD and not raw.get("join"):
+            _fail(path, f"tables.{name}: give 'join' (which column of this table holds the case's key)")
+        if target.parent and target.parent not in raw_tables:
+            _fail(path, f"tables.{name}: {name} rows nest in {target.parent}, which has no table")
+        columns = tuple(_column(path, name, target, f, raw_col, defaults) for f, raw_col in raw["columns"].items())
+        for column in columns:
+            whole = column.field.path if target.many else (f"{name}.{column.field.path}" if name != RECORD
+                                                           else column.field.path)
+            key = f"{name}:{whole}" if target.many else whole
+            if key in mapped:
+                _fail(path, f"tables.{name}.columns: {whole} is already mapped in tables.{mapped[key]}")
+            mapped[key] = name
+        join = _join(path, name, target, raw.get("join") or {}, raw_tables) if name != RECORD else ()
+        file = raw.get("file") or f"{raw['sheet']}.csv"
+        sheet = raw.get("sheet") or file.removesuffix(".csv").removesuffix(".CSV")
+        tables[name] = Table(name, target, file, sheet, join, columns)
+    for name, table in tables.items():
+        missing = [f for f, spec in table.target.fields.items() if spec.required and not _is_mapped(name, f, mapped)]
+        if missing:
+            _fail(path, f"tables.{name}: no column is mapped to the required field(s) {', '.join(missing)}")
+    delimiter = data.get("delimiter", "auto")
+    return Mapping(path, data.get("name", path.stem if path else "mapping"), tables,
+                   encoding=data.get("encoding", "auto"), delimiter="\t" if delimiter == "tab" else delimiter)
+
+
+def _is_mapped(table: str, field_name: str, mapped: dict[str, str]) -> bool:
+    if targets()[table].many:
+        return f"{table}:{field_name}" in mapped
+    whole = field_name if table == RECORD else f"{table}.{field_name}"
+    return whole in mapped

@@ -1,0 +1,215 @@
+"""Reading the tables of an export: CSV files in a folder (any council encoding, comma or semicolon) or workbook sheets.
+
+Rows are streamed, never held whole: a CSV file is read through a text decoder a buffer at a
+time, a workbook through openpyxl's read-only mode. Row numbers are the ones a spreadsheet shows
+(the header is row 1), so a message can send the user straight to the cell.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa_engine.errors import InputError
+
+__all__ = ["Export", "TableReader", "open_export"]
+
+_SAMPLE = 64 * 1024
+_DELIMITERS = ",;\t|"
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_FIELD_LIMIT = 1_000_000
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def detect_encoding(path: Path) -> str:
+    """A byte-order mark's encoding; else UTF-8 if the whole file is valid UTF-8; else Windows-1252.
+
+    Windows-1252 is what Excel on a UK council desktop writes for "CSV" (not "CSV UTF-8"); Latin-1
+    covers its five undefined bytes.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        for bom, name in _BOMS:
+            if head.startswith(bom):
+                return name
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            handle.seek(0)
+            try:
+                while chunk := handle.read(1 << 20):
+                    chunk.decode("cp1252")
+            except UnicodeDecodeError:
+                return "latin-1"
+            return "cp1252"
+    return "utf-8"
+
+
+def _delimiter(sample: str) -> str:
+    header = sample.splitlines()[0] if sample else ""
+    try:
+        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: header.count(d) for d in _DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _cell(value: Any) -> str:
+    """A workbook cell as the text a CSV export of it would hold (dates as yyyy-mm-dd)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class TableReader:
+    """One table: its label for messages (``contacts.csv``, ``export.xlsx sheet "Contacts"``), header and rows."""
+
+    label: str
+    path: Path
+    sheet: str | None = None
+    encoding: str = "auto"
+    delimiter: str = "auto"
+
+    def header(self) -> list[str]:
+        """The column names in row 1, stripped."""
+        for _, cells in self._rows():
+            return [c.strip().lstrip("\ufeff") for c in cells]
+        return []
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str], str | None]]:
+        """(row number, cells by column name, problem or None) for every non-blank row after the header."""
+        rows = self._rows()
+        header: list[str] | None = None
+        for number, cells in rows:
+            if header is None:
+                header = [c.strip().lstrip("\ufeff") for c in cells]
+                self._check_header(header)
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            problem = None
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+                problem = (f"row has {len(cells)} cells but the header has {len(header)} columns "
+                           "(a delimiter inside a value that is not quoted?)")
+            yield number, dict(zip(header, cells, strict=False)), problem
+
+    def _check_header(self, header: list[str]) -> None:
+        seen: set[str] = set()
+        for name in header:
+            if name and name in seen:
+                msg = f'{self.label}: column "{name}" appears twice in the header row'
+                raise InputError(msg)
+            seen.add(name)
+
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        if self.sheet is not None:
+            yield from self._sheet_rows()
+        else:
+            yield from self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[tuple[int, list[str]]]:
+        encoding = detect_encoding(self.path) if self.encoding == "auto" else self.encoding
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            msg = f"{self.label}: unknown encoding {encoding!r} in the mapping"
+            raise InputError(msg) from exc
+        delimiter = self.delimiter
+        if delimiter == "auto":
+            with self.path.open(encoding=encoding, newline="", errors="replace") as handle:
+                delimiter = _delimiter(handle.read(_SAMPLE))
+        number = 0
+        old = csv.field_size_limit(_FIELD_LIMIT)
+        try:
+            with self.path.open(encoding=encoding, newline="") as handle:
+                for number, cells in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
+                    yield number, cells
+        except csv.Error as exc:
+            msg = f"{self.label} row {number + 1}: cannot be read as CSV ({exc}); an unclosed quote?"
+            raise InputError(msg) from exc
+        except UnicodeDecodeError as exc:
+            msg = f"{self.label}: not {encoding} text after row {number}; set 'encoding' in the mapping"
+            raise InputError(msg) from exc
+        finally:
+            csv.field_size_limit(old)
+
+    def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
+        from openpyxl import load_workbook
+
+        book = load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            sheet = book[self.sheet]
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=sheet.min_row or 1):
+                yield number, [_cell(v) for v in values]
+        finally:
+            book.close()
+
+
+class Export:
+    """A folder of CSV files, or a workbook: the tables a mapping reads from."""
+
+    def __init__(self, path: Path, encoding: str = "auto", delimiter: str = "auto") -> None:
+        self.path = path
+        self.workbook = path.suffix.lower() in WORKBOOK_SUFFIXES
+        self._encoding = encoding
+        self._delimiter = delimiter
+        self._sheets: list[str] | None = None
+
+    def names(self) -> list[str]:
+        """The tables present: sheet names of a workbook, or the .csv files of a folder."""
+        if self.workbook:
+            if self._sheets is None:
+                from openpyxl import load_workbook
+
+                try:
+                    book = load_workbook(self.path, read_only=True)
+                except Exception as exc:  # openpyxl raises zipfile, KeyError or its own errors for a bad file
+                    msg = f"{self.path}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})"
+                    raise InputError(msg) from exc
+                self._sheets = list(book.sheetnames)
+                book.close()
+            return self._sheets
+        return sorted(p.name for p in self.path.iterdir() if p.suffix.lower() in (".csv", ".txt") and p.is_file())
+
+    def table(self, file: str, sheet: str) -> TableReader | None:
+        """The table a mapping names by file (in a folder) or sheet (in a workbook), or None if absent."""
+        if self.workbook:
+            if sheet in self.names():
+                return TableReader(f'{self.path.name} sheet "{sheet}"', self.path, sheet=sheet)
+            return None
+        path = self.path / file
+        if not path.is_file():
+            return None
+        return TableReader(str(path), path, encoding=self._encoding, delimiter=self._delimiter)
+
+    def files(self) -> list[Path]:
+        """The files a run's manifest should hash."""
+        return [self.path] if self.workbook else [self.path / n for n in self.names()]
+
+
+def open_export(path: Path, encoding: str = "auto", delimiter: str = "auto") -> Export:
+    """The export at ``path`` (a folder or an .xlsx file)."""
+    if not path.exists():
+        msg = f"cannot read {path}: no such file or folder"
+        raise InputError(msg)
+    return Export(path, encoding, delimiter)
