@@ -50,6 +50,19 @@ def _limit_options(function):
                         show_default=True, help="Reject a record (a JSON Lines line) larger than this.")(function)
 
 
+def _mapping_option(function):
+    """--mapping, shared by audit, validate and export-csv."""
+    return click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="How the tables of a CSV folder or .xlsx workbook become case records (a folder in "
+                             "qa_engine's flat layout needs none).")(function)
+
+
+def _load_mapping(path: Path | None):
+    from qa_engine.mapping import load_mapping
+
+    return load_mapping(path) if path else None
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="qa-engine")
 @click.option("--log-format", type=click.Choice(["auto", "human", "json"]), default="auto", show_default=True,
@@ -81,13 +94,18 @@ def cli(log_format: str, log_level: str) -> None:
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
               help=f"File holding the pseudonym key (else the environment variable {ENV_KEY}).")
 @_limit_options
+@_mapping_option
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the cores available). The output is the same for any number.")
 def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
-          max_depth: int, jobs: int | None) -> None:
-    """Audit case records (JSON, JSON Lines, or - for stdin) and write the findings and report to --out."""
+          max_depth: int, mapping_path: Path | None, jobs: int | None) -> None:
+    """Audit case records and write the findings and report to --out.
+
+    INPUTS are JSON or JSON Lines files, - for stdin, folders of CSV files, or .xlsx workbooks (read
+    through --mapping; a folder in qa_engine's flat layout needs none).
+    """
     from qa_engine.batch import default_jobs
     from qa_engine.engine import OUTPUTS
     from qa_engine.engine import audit as run_audit
@@ -98,11 +116,12 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
     day = _as_of(as_of)
     try:
         key = load_key(key_file) if pseudonymise else None
+        mapping = _load_mapping(mapping_path)
         _stop_between_records()
         result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day,
                            sample=sample, seed=seed, report=not no_report, compare=compare,
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
-                           jobs=jobs or default_jobs(), progress=True)
+                           jobs=jobs or default_jobs(), progress=True, mapping=mapping)
     except QAEngineError as exc:
         _fail(exc.message)
         return
@@ -113,6 +132,10 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
     counts = result.counts
     click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
                f" ({counts['rejected']} rejected: see rejected.jsonl).")
+    if counts.get("unmatched_rows"):
+        rows = counts["unmatched_rows"]
+        click.echo(f"  {rows} table {'row' if rows == 1 else 'rows'} joined no case and "
+                   f"{'was' if rows == 1 else 'were'} not audited (see rejected.jsonl).")
     for crit in result.summary.criteria:
         judged = crit.met + crit.not_met
         share = f"{crit.met} of {judged} cases met" if judged else "no case applicable"
@@ -168,21 +191,59 @@ def verify(run_dir: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write rejected.jsonl to this folder.")
 @_limit_options
-def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: int, max_depth: int) -> None:
-    """Check case records against the schema only; list each rejected record. Exit 1 if any is rejected."""
+@_mapping_option
+def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: int, max_depth: int,
+             mapping_path: Path | None) -> None:
+    """Check case records against the schema only; list each problem. Exit 1 if any record or row is rejected."""
     from qa_engine.engine import validate_inputs
     from qa_engine.sources import Limits
 
     try:
-        counts, rejections = validate_inputs(list(inputs), out_dir, Limits(max_record_bytes, max_depth))
+        counts, rejections = validate_inputs(list(inputs), out_dir, Limits(max_record_bytes, max_depth),
+                                             mapping=_load_mapping(mapping_path))
     except QAEngineError as exc:
         _fail(exc.message)
         return
     for r in rejections:
-        who = f" (case {r.case_id})" if r.case_id else ""
-        click.echo(f"{r.source} {r.position}{who}: {r.pointer or '(record)'}: {r.reason}")
-    click.echo(f"{counts['valid']} of {counts['records_read']} records valid, {counts['rejected']} rejected.")
-    if counts["rejected"]:
+        for line in r.lines():
+            click.echo(line)
+    unmatched = counts.get("unmatched_rows", 0)
+    click.echo(f"{counts['valid']} of {counts['records_read']} records valid, {counts['rejected']} rejected"
+               + (f"; {unmatched} table {'row' if unmatched == 1 else 'rows'} joined no case." if unmatched else "."))
+    if counts["rejected"] or unmatched:
+        sys.exit(EXIT_FINDINGS)
+
+
+@cli.command("export-csv")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Folder for the CSV files, or a file ending .xlsx for one workbook (a sheet per table).")
+@_limit_options
+@_mapping_option
+def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_depth: int,
+               mapping_path: Path | None) -> None:
+    """Write case records as qa_engine's flat CSV layout (one file per part of the record), readable with no mapping.
+
+    Records that are not valid are listed and left out (exit 1).
+    """
+    from qa_engine.export import export_flat
+    from qa_engine.sources import Limits
+
+    try:
+        result = export_flat(list(inputs), out, Limits(max_record_bytes, max_depth), mapping=_load_mapping(mapping_path))
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    except OSError as exc:
+        _fail(f"could not write {out}: {exc.strerror or exc}")
+        return
+    for r in result.rejections:
+        for line in r.lines():
+            click.echo(line)
+    rows = sum(result.rows.values())
+    click.echo(f"Wrote {result.cases} cases ({rows} rows in {len(result.rows)} tables) to {out}"
+               + (f"; {len(result.rejections)} records not valid, left out." if result.rejections else "."))
+    if result.rejections:
         sys.exit(EXIT_FINDINGS)
 
 
@@ -328,6 +389,51 @@ def rules_test(rules_dir: Path | None) -> None:
     click.echo(f"rules: {len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         sys.exit(EXIT_FINDINGS)
+
+
+@cli.group()
+def mapping() -> None:
+    """Mapping files: how the tables of an export become case records."""
+
+
+@mapping.command("init")
+@click.argument("export", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("mapping.yaml"),
+              show_default=True, help="Where to write the starter mapping.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def mapping_init(export: Path, out: Path, force: bool) -> None:
+    """Read the headers (and a sample of codes and dates) of the tables in EXPORT, a folder of CSV files or an .xlsx
+    workbook, and write a starter mapping: every column it could match, and a TODO for each it could not."""
+    from qa_engine.files import write_text
+    from qa_engine.starter import starter_mapping
+
+    if out.exists() and not force:
+        _fail(f"{out} exists; give --force to overwrite it, or another --out")
+        return
+    try:
+        starter = starter_mapping(export)
+        write_text(out, starter.text)
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    except OSError as exc:
+        _fail(f"could not write {out}: {exc.strerror or exc}")
+        return
+    click.echo(f"Wrote {out}: {starter.tables} tables and {starter.columns} columns matched, "
+               f"{starter.todos} TODOs to settle (search the file for TODO).")
+    click.echo(f"Then check it with: qa-engine validate --mapping {out} {export}")
+
+
+@mapping.command("check")
+@click.argument("mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def mapping_check(mapping_file: Path) -> None:
+    """Check a mapping file against the schema and the case record (every table, field, code and join it names)."""
+    try:
+        loaded = _load_mapping(mapping_file)
+    except QAEngineError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"{mapping_file}: valid ({len(loaded.tables)} tables: {', '.join(loaded.tables)}).")
 
 
 def main() -> None:

@@ -85,7 +85,8 @@ class Auditor:
 def _log_rejection(item: Rejection) -> None:
     """One log event per rejected record: where, which field, why (never the value)."""
     log.warning("record.rejected", source=item.source, position=item.position, case_id=item.case_id,
-                pointer=item.pointer, reason=item.reason)
+                pointer=item.pointer, reason=item.reason, where=item.problems[0].where, problems=len(item.problems),
+                kind=item.kind)
 
 
 @dataclass

@@ -8,8 +8,10 @@ loaded, naming the table and the field, not halfway through a batch.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,22 @@ class Column:
     separator: str = ";"
     null_values: frozenset[str] = frozenset()
 
+    @cached_property
+    def _codes(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The value map by exact code and by normalised code."""
+        exact = dict(reversed(self.values))
+        return exact, {_normal(code): value for code, value in reversed(self.values)}
+
+    @cached_property
+    def _allowed(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The field's own values by text and by normalised text."""
+        values = self.field.values
+        return {str(v): v for v in values}, {_normal(str(v)): v for v in values}
+
+    @cached_property
+    def _item(self) -> Column:
+        return Column(self.field.item, self.column, values=self.values, null_values=self.null_values)
+
     def read(self, cell: str | None) -> Any:
         """The field's value from the cell's text (None for nothing recorded).
 
@@ -81,33 +99,29 @@ class Column:
         if self.column is None:
             return self.constant
         text = (cell or "").strip()
-        mapped = self._mapped(text)
-        if mapped is not _NO:
-            return mapped
-        if not text or text.casefold() in self.null_values:
+        if self.values:
+            exact, normal = self._codes
+            if text in exact:
+                return exact[text]
+            wanted = _normal(text)
+            if wanted in normal:
+                return normal[wanted]
+        if not text or (self.null_values and text.casefold() in self.null_values):
             return None
         if self.field.kind == "list":
-            item = Column(self.field.item, self.column, values=self.values, null_values=self.null_values)
-            items = [item.read(part) for part in text.split(self.separator)]
+            items = [self._item.read(part) for part in text.split(self.separator)]
             return [i for i in items if i is not None] or None
         return self._convert(text)
-
-    def _mapped(self, text: str) -> Any:
-        for code, value in self.values:
-            if code == text:
-                return value
-        wanted = _normal(text)
-        for code, value in self.values:
-            if _normal(code) == wanted:
-                return value
-        return _NO
 
     def _convert(self, text: str) -> Any:
         spec = self.field
         if spec.kind == "enum":
-            for value in spec.values:
-                if str(value) == text or _normal(str(value)) == _normal(text):
-                    return value
+            exact, normal = self._allowed
+            if text in exact:
+                return exact[text]
+            wanted = _normal(text)
+            if wanted in normal:
+                return normal[wanted]
             if self.values:
                 codes = ", ".join(sorted({code for code, _ in self.values})[:12])
                 raise CellError(f"{show(text, spec)} is not one of the mapped codes ({codes})")
@@ -126,8 +140,8 @@ class Column:
             try:
                 number = float(text)
             except ValueError:
-                number = float("nan")
-            if number != number or number != int(number):
+                number = math.nan
+            if not math.isfinite(number) or number != int(number):
                 raise CellError(f"{show(text, spec)} is not a whole number")
             return int(number)
         return text
@@ -139,13 +153,36 @@ class Column:
             if tail and _TIME.match(tail.strip().removesuffix("Z")):
                 candidates.append(head)
         for candidate in candidates:
-            for fmt in (*(f for f, _ in self.date_formats), "%Y-%m-%d"):
+            for fmt, _ in self.date_formats:
+                day = _parse_date(candidate, fmt)
+                if day is not None:
+                    return day
+            if len(candidate) == 10 and candidate[4] == "-" and candidate[7] == "-":
                 try:
-                    return dt.datetime.strptime(candidate, fmt).date().isoformat()
+                    return dt.date.fromisoformat(candidate).isoformat()
                 except ValueError:
-                    continue
+                    pass
         shown = " or ".join(label for _, label in self.date_formats) or "yyyy-mm-dd"
         raise CellError(f"{show(text, self.field)} is not a date in the format {shown}")
+
+
+_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def _parse_date(text: str, fmt: str) -> str | None:
+    """``text`` in ``fmt`` as yyyy-mm-dd, or None (dd/mm/yyyy, the usual case, without strptime's cost)."""
+    if fmt == "%d/%m/%Y":
+        match = _DMY.fullmatch(text)
+        if match is None:
+            return None
+        try:
+            return dt.date(int(match[3]), int(match[2]), int(match[1])).isoformat()
+        except ValueError:
+            return None
+    try:
+        return dt.datetime.strptime(text, fmt).date().isoformat()
+    except ValueError:
+        return None
 
 
 _NO = object()

@@ -69,8 +69,13 @@ def _date_in_range(value: dt.date) -> dt.date:
 Day = Annotated[dt.date, BeforeValidator(_date_text_only), AfterValidator(_date_in_range)]
 """A calendar date in ISO text, between 1990 and 2100 (anything else is a data error, not a date)."""
 
-Text = Annotated[str, StringConstraints(max_length=10_000)]
-"""Free text from the case file. Never logged; shown only as escaped text."""
+def _blank_is_none(value: str) -> str | None:
+    return value or None
+
+
+Text = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_blank_is_none)]
+"""Free text from the case file. Never logged; shown only as escaped text. Blank text is no text (None), as an
+empty spreadsheet cell is."""
 
 PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "decision_text"})
 """Field names whose values must never reach a log line or a rejection reason."""
@@ -465,6 +470,15 @@ class CaseRecord(_Model):
     significant_changes: list[SignificantChange] = Field(default_factory=list)
     oversight: list[OversightEntry] = Field(default_factory=list)
     practice_judgements: list[PracticeJudgement] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_court_is_none(cls, data: object) -> object:
+        """A court section with nothing recorded is no court section (as a row of empty cells is)."""
+        if isinstance(data, dict) and isinstance(data.get("court"), dict) and not any(
+                v is not None for v in data["court"].values()):
+            return {k: v for k, v in data.items() if k != "court"}
+        return data
 
     @model_validator(mode="after")
     def _ids_unique_and_links_resolve(self) -> CaseRecord:

@@ -29,11 +29,11 @@ class Problem(BaseModel):
     reason: str
     where: str | None = None
 
-    def describe(self, fallback: str) -> str:
-        """The problem as one line for a person: where, then what was wrong."""
+    def describe(self, fallback: str, who: str = "") -> str:
+        """The problem as one line for a person: where (and whose case), then what was wrong."""
         if self.where:
-            return f"{self.where}: {self.reason}"
-        return f"{fallback}: {self.pointer or '(record)'}: {self.reason}"
+            return f"{self.where}{who}: {self.reason}"
+        return f"{fallback}{who}: {self.pointer or '(record)'}: {self.reason}"
 
 
 class Rejection(BaseModel):
@@ -53,7 +53,7 @@ class Rejection(BaseModel):
     def lines(self) -> list[str]:
         """Each problem as one line for a person."""
         who = f" (case {self.case_id})" if self.case_id else ""
-        return [p.describe(f"{self.source} {self.position}{who}") for p in self.problems]
+        return [p.describe(f"{self.source} {self.position}", who) for p in self.problems]
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
