@@ -37,6 +37,8 @@ def check_export(path: Path, mapping: Mapping) -> dict[str, TableReader]:
     readers: dict[str, TableReader] = {}
     for table in mapping.ordered():
         reader = export.table(table.file, table.sheet)
+        if reader is None and mapping.allow_missing and table.name != RECORD:
+            continue
         if reader is None:
             wanted = f'sheet "{table.sheet}"' if export.workbook else table.file
             have = ", ".join(export.names()) or "nothing"
@@ -44,8 +46,9 @@ def check_export(path: Path, mapping: Mapping) -> dict[str, TableReader]:
                    f"{suggest(table.sheet if export.workbook else table.file, export.names())}; it has: {have}")
             raise InputError(msg)
         header = reader.header()
+        needed = {column for _, column in table.join} | {c.column for c in table.columns if c.field.required}
         for column in table.used_columns():
-            if column not in header:
+            if column not in header and not (mapping.allow_missing and column not in needed):
                 msg = (f'{reader.label}: no column "{column}" (the mapping\'s {table.name} table reads it)'
                        f"{suggest(column, header)}; the columns are: {', '.join(header) or 'none'}")
                 raise InputError(msg)
@@ -89,7 +92,9 @@ class _Stage:
         self.db.execute(f"CREATE INDEX {name}_k ON {name} (k)")
 
     def take(self, table: Table, key: tuple[str, ...]) -> list[tuple[int, dict[str, str], str | None]]:
-        """The rows with this key, in row order, marked as claimed."""
+        """The rows with this key, in row order, marked as claimed (none for a table the export does not have)."""
+        if table.name not in self.names:
+            return []
         name = self.names[table.name]
         k = _SEP.join(key)
         found = self.db.execute(f"SELECT row, cells, problem FROM {name} WHERE k = ? ORDER BY row", (k,)).fetchall()
@@ -99,6 +104,8 @@ class _Stage:
         return [(row, dict(zip(columns, orjson.loads(cells), strict=True)), problem) for row, cells, problem in found]
 
     def unclaimed(self, table: Table) -> Iterator[tuple[int, str]]:
+        if table.name not in self.names:
+            return
         name = self.names[table.name]
         yield from self.db.execute(f"SELECT row, k FROM {name} WHERE used = 0 ORDER BY row")
 
@@ -167,6 +174,8 @@ def _assemble(mapping: Mapping, stage: _Stage, readers: dict[str, TableReader], 
     b = _Builder()
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
     for table in mapping.ordered()[1:]:
+        if table.name not in readers:
+            continue
         label = readers[table.name].label
         target = table.target
         if not target.many:
@@ -232,10 +241,13 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
     stage = _Stage()
     try:
         for table in mapping.ordered()[1:]:
-            stage.load(table, readers[table.name])
+            if table.name in readers:
+                stage.load(table, readers[table.name])
         for number, cells, problem in readers[RECORD].rows():
             yield _assemble(mapping, stage, readers, number, cells, problem)
         for table in mapping.ordered()[1:]:
+            if table.name not in readers:
+                continue
             for row, key in stage.unclaimed(table):
                 yield _unmatched(table, readers[table.name].label, readers[RECORD].label, row, key)
     finally:

@@ -35,6 +35,8 @@ _TOKENS = re.compile(r"yyyy|yy|mmmm|mmm|mm|m|dd|d")
 _STRPTIME = {"yyyy": "%Y", "yy": "%y", "mmmm": "%B", "mmm": "%b", "mm": "%m", "m": "%m", "dd": "%d", "d": "%d"}
 _TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$")
 _SHOWN = 60
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+"""What a cell is trimmed of: Unicode White_Space, as the record model trims text (str.strip would also drop \\x1c-\\x1f)."""
 
 
 class CellError(ValueError):
@@ -98,7 +100,7 @@ class Column:
         """
         if self.column is None:
             return self.constant
-        text = (cell or "").strip()
+        text = (cell or "").strip(WHITESPACE)
         if self.values:
             exact, normal = self._codes
             if text in exact:
@@ -215,6 +217,8 @@ class Mapping:
     tables: dict[str, Table]
     encoding: str = "auto"
     delimiter: str = "auto"
+    allow_missing: bool = False
+    """Tables, and columns of fields that are not required, may be absent from the export (read as empty)."""
 
     def ordered(self) -> list[Table]:
         """Tables in the order records are built: the record, its single objects, its lists, then nested lists."""
@@ -369,7 +373,8 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
             _fail(path, f"tables.{name}: no column is mapped to the required field(s) {', '.join(missing)}")
     delimiter = data.get("delimiter", "auto")
     return Mapping(path, data.get("name", path.stem if path else "mapping"), tables,
-                   encoding=data.get("encoding", "auto"), delimiter="\t" if delimiter == "tab" else delimiter)
+                   encoding=data.get("encoding", "auto"), delimiter="\t" if delimiter == "tab" else delimiter,
+                   allow_missing=data.get("allow_missing", False))
 
 
 def _is_mapped(table: str, field_name: str, mapped: dict[str, str]) -> bool:

@@ -1,0 +1,248 @@
+"""Reading exports as tables: encodings, delimiters, workbooks, mapping errors, joins and unmatched rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from qa_engine.errors import InputError, MappingError
+from qa_engine.mapping import build_mapping, load_mapping
+from qa_engine.records import CaseRecord
+from qa_engine.sources import read_inputs
+from qa_engine.tables import detect_encoding
+from qa_engine.validation import Rejection, Validator
+
+CASES = "case_id,child.child_id,order.order_id,order.order_type,order.sentence_date,child.name\n"
+CONTACTS_MAPPING = {
+    "mapping_version": 1,
+    "date_formats": ["dd/mm/yyyy"],
+    "tables": {
+        "record": {"file": "orders.csv", "columns": {
+            "case_id": "Order ID", "order.order_id": "Order ID", "child.child_id": "Child ID",
+            "order.order_type": {"column": "Order", "values": {"YRO": "youth_rehabilitation_order", "RO": "referral_order"}},
+            "order.sentence_date": "Sentenced"}},
+        "child": {"file": "children.csv", "join": {"child.child_id": "Child ID"}, "columns": {
+            "sex": {"column": "Sex", "values": {"1": "male", "2": "female"}}, "name": "Name"}},
+        "contacts": {"file": "contacts.csv", "join": {"order.order_id": "Order ID"}, "columns": {
+            "contact_id": "Contact ID", "date": "Contact Date", "type": {"value": "office"},
+            "outcome": {"column": "Outcome", "values": {"ATT": "attended", "UA": "unacceptable_absence",
+                                                        "Unacceptable absence": "unacceptable_absence"}},
+            "note": "Notes"}},
+    },
+}
+
+
+def _folder(tmp_path: Path, files: dict[str, str], encoding: str = "utf-8") -> Path:
+    folder = tmp_path / "export"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_bytes(text.encode(encoding))
+    return folder
+
+
+def _mapping(tmp_path: Path, data: dict | None = None) -> Path:
+    path = tmp_path / "mapping.yaml"
+    path.write_text(json.dumps(data or CONTACTS_MAPPING), encoding="utf-8")
+    return path
+
+
+def _read(folder: Path, mapping_path: Path | None = None) -> list:
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    return [Validator.check(raw) for raw in read_inputs([str(folder)], mapping=mapping)]
+
+
+ORDERS = "Order ID,Child ID,Order,Sentenced\nO-1,C-1,YRO,01/02/2016\nO-2,C-2,RO,2016-02-03\n"
+CHILDREN = "Child ID,Sex,Name\nC-1,1,Ann Example\nC-2,2,Bea Example\nC-9,1,Nobody Example\n"
+CONTACTS = ("Contact ID,Order ID,Contact Date,Outcome,Notes\n"
+            "K-1,O-1,03/02/2016,ATT,\"said \"\"fine\"\", left early\"\n"
+            "K-2,O-1,04/02/2016 00:00,unacceptable ABSENCE,\n"
+            "K-3,O-2,05/02/2016,UA,\n")
+
+
+def test_tables_join_into_records_with_codes_dates_and_a_child_table(tmp_path):
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": CONTACTS})
+    *records, unmatched = _read(folder, _mapping(tmp_path))
+    one, two = records
+    assert isinstance(one, CaseRecord) and isinstance(two, CaseRecord)
+    assert one.order.sentence_date == dt.date(2016, 2, 1) and two.order.sentence_date == dt.date(2016, 2, 3)
+    assert one.child.sex.value == "male" and one.child.name == "Ann Example"
+    assert [c.outcome.value for c in one.contacts] == ["attended", "unacceptable_absence"]
+    assert one.contacts[0].note == 'said "fine", left early'
+    assert one.contacts[1].date == dt.date(2016, 2, 4)  # a time after the date is ignored
+    assert [c.contact_id for c in two.contacts] == ["K-3"]
+    # the child with no order is reported, not dropped, and its name is not in the message
+    assert isinstance(unmatched, Rejection) and unmatched.kind == "unmatched_row"
+    assert unmatched.source.endswith("children.csv") and unmatched.position == "row 4"
+    assert "Nobody" not in json.dumps(unmatched.model_dump())
+
+
+@pytest.mark.parametrize(("encoding", "bom", "delimiter"), [
+    ("utf-8", b"", ","), ("utf-8", b"\xef\xbb\xbf", ";"), ("cp1252", b"", ";"), ("utf-16", b"", "\t"),
+    ("latin-1", b"", ","),
+])
+def test_any_council_encoding_and_delimiter_is_read(tmp_path, encoding, bom, delimiter):
+    children = CHILDREN.replace("Ann Example", "Zoë O’Brien £") if encoding != "latin-1" else CHILDREN.replace(
+        "Ann Example", "Zoë")
+    files = {"orders.csv": ORDERS, "children.csv": children, "contacts.csv": CONTACTS}
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name, text in files.items():
+        if delimiter != ",":
+            text = text.replace(",", delimiter).replace(f'"said ""fine""{delimiter} left early"', '"said ""fine"", left early"')
+        (folder / name).write_bytes(bom + text.encode(encoding))
+    records = _read(folder, _mapping(tmp_path))
+    assert records[0].child.name == ("Zoë O’Brien £" if encoding != "latin-1" else "Zoë")
+    assert records[0].contacts[0].note == 'said "fine", left early'
+
+
+def test_encoding_detection(tmp_path):
+    cases = {"utf-8": "é".encode(), "cp1252": "’£".encode("cp1252"), "utf-8-sig": b"\xef\xbb\xbfx",
+             "utf-16": "x".encode("utf-16"), "latin-1": b"\x81\x8d"}
+    for expected, data in cases.items():
+        path = tmp_path / f"{expected}.csv"
+        path.write_bytes(data)
+        assert detect_encoding(path) == expected
+
+
+def test_a_workbook_is_read_by_sheet_name_with_real_dates_and_numbers(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    orders = book.create_sheet("orders")
+    orders.append(["Order ID", "Child ID", "Order", "Sentenced"])
+    orders.append(["O-1", 17, "YRO", dt.datetime(2016, 2, 1)])
+    orders.append([None, None, None, None])  # blank rows are skipped, but still counted
+    orders.append(["O-2", 18.0, "RO", "03/02/2016"])
+    children = book.create_sheet("children")
+    children.append(["Child ID", "Sex", "Name"])
+    children.append([17, 1, None])
+    children.append([18, 2, None])
+    contacts = book.create_sheet("contacts")
+    contacts.append(["Contact ID", "Order ID", "Contact Date", "Outcome", "Notes"])
+    contacts.append(["K-1", "O-2", dt.date(2016, 2, 5), "UA?", "=HYPERLINK(\"x\")"])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    one, two = _read(path, _mapping(tmp_path))
+    assert one.child.child_id == "17" and one.order.sentence_date == dt.date(2016, 2, 1)
+    assert isinstance(two, Rejection)
+    assert two.problems[0].where == 'export.xlsx sheet "contacts" row 2, column "Outcome"'
+    assert two.position == "row 4"
+
+
+def test_a_folder_without_cases_csv_needs_a_mapping(tmp_path):
+    folder = _folder(tmp_path, {"orders.csv": ORDERS})
+    with pytest.raises(InputError, match=r"without cases.csv.*--mapping"):
+        _read(folder)
+
+
+def test_a_missing_table_or_column_is_named_with_the_nearest(tmp_path):
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN,
+                                "contact.csv": CONTACTS})
+    with pytest.raises(InputError, match=r"no contacts.csv .*did you mean 'contact.csv'"):
+        _read(folder, _mapping(tmp_path))
+    (folder / "contact.csv").rename(folder / "contacts.csv")
+    (folder / "contacts.csv").write_text(CONTACTS.replace("Contact Date", "Contact Dte"))
+    with pytest.raises(InputError, match=r'no column "Contact Date".*did you mean \'Contact Dte\''):
+        _read(folder, _mapping(tmp_path))
+
+
+def _broken(**changes) -> dict:
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split("/")
+        for part in parents:
+            node = node[part]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"tables/contact": {"file": "x.csv", "join": {"case_id": "x"}, "columns": {}}},
+     r"no part 'contact' \(did you mean 'contacts'\?\)"),
+    ({"tables/contacts/columns/outcom": "Outcome"}, r"no field 'outcom' \(did you mean 'outcome'\?\)"),
+    ({"tables/contacts/columns/outcome": {"column": "Outcome", "values": {"UA": "unacceptable"}}},
+     r"code 'UA' maps to 'unacceptable', which is not one of: attended"),
+    ({"tables/contacts/columns/date": None}, r"tables.contacts: no column is mapped to the required field\(s\) date"),
+    ({"tables/contacts/join": {"team": "Team"}}, r"the record table does not map 'team'"),
+    ({"tables/contacts/join": None}, r"give 'join'"),
+    ({"date_formats": ["yyyy"]}, r"has no day or month"),
+    ({"tables/record": None}, r"'record' is a required property"),
+    ({"tables/child/columns/sex": {"column": "Sex", "values": {"1": True}}}, r"maps to True, which is not one of"),
+    ({"tables/record/columns/child.sex": "Sex"}, r"child.sex is already mapped"),
+    ({"tables/plans.reviews": {"file": "r.csv", "join": {"case_id": "Case"}, "columns": {"date": "Date"}}},
+     r"nest in plans, which has no table"),
+])
+def test_mapping_mistakes_are_found_when_it_is_loaded(tmp_path, changes, message):
+    with pytest.raises(MappingError, match=message):
+        load_mapping(_mapping(tmp_path, _broken(**changes)))
+
+
+def test_nested_rows_must_name_their_parent_item():
+    data = _broken(**{"tables/plans": {"file": "plans.csv", "join": {"case_id": "Case"}, "columns": {
+        "plan_id": "Plan", "plan_type": "Type", "created_date": "Created"}},
+        "tables/plans.reviews": {"file": "r.csv", "join": {"case_id": "Case"}, "columns": {"date": "Date"}}})
+    with pytest.raises(MappingError, match=r"name the plans item each row belongs to"):
+        build_mapping(data)
+
+
+def test_problems_name_file_row_column_and_value_and_the_batch_goes_on(tmp_path):
+    contacts = CONTACTS + "K-4,O-2,31/02/2016,ATT,\nK-5,O-2,06/02/2016,UA?,\nK-6,O-7,06/02/2016,ATT,\n,,06/02/2016,ATT,\n"
+    orders = ORDERS + "O-3,C-1,YRO,\n"
+    folder = _folder(tmp_path, {"orders.csv": orders, "children.csv": CHILDREN, "contacts.csv": contacts})
+    results = _read(folder, _mapping(tmp_path))
+    ok, bad, empty_date, *unmatched = results
+    assert isinstance(ok, CaseRecord)
+    where = [(p.where.rsplit("/", 1)[-1], p.reason) for p in bad.problems]
+    assert where == [('contacts.csv row 5, column "Contact Date"', '"31/02/2016" is not a date in the format dd/mm/yyyy'),
+                     ('contacts.csv row 6, column "Outcome"', '"UA?" is not one of the mapped codes (ATT, UA, '
+                                                              'Unacceptable absence)')]
+    assert bad.case_id == "O-2" and bad.position == "row 3"
+    assert [(p.where.rsplit("/", 1)[-1], p.reason) for p in empty_date.problems] == [
+        ('orders.csv row 4, column "Sentenced"', "is empty, but a value is required")]
+    reasons = {r.position: r.reason for r in unmatched}
+    assert reasons["row 7"].startswith("no case in ") and 'column "Order ID"' in reasons["row 7"]
+    assert reasons["row 8"] == 'column "Order ID" is empty, so the row joins no case; it was not audited'
+
+
+def test_two_rows_for_one_child_are_a_problem_not_a_guess(tmp_path):
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN + "C-1,2,\n", "contacts.csv": CONTACTS})
+    first, second, *_ = _read(folder, _mapping(tmp_path))
+    assert isinstance(first, Rejection) and isinstance(second, CaseRecord)
+    assert "rows 2 and 5 both join this case" in first.problems[0].reason
+
+
+def test_a_row_with_more_cells_than_the_header_is_reported(tmp_path):
+    contacts = CONTACTS + "K-4,O-2,06/02/2016,ATT,left, early\n"
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
+    _, second, *_ = _read(folder, _mapping(tmp_path))
+    assert "row has 6 cells but the header has 5 columns" in second.problems[0].reason
+    assert second.problems[0].where.endswith("contacts.csv row 5")
+
+
+def test_an_unclosed_quote_is_an_input_error_naming_the_row(tmp_path):
+    contacts = CONTACTS + 'K-4,O-2,06/02/2016,ATT,"never closed\n' + "x" * 10 + "\n"
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
+    records = _read(folder, _mapping(tmp_path))  # the quoted cell runs to the end of the file: one long note
+    assert records[1].contacts[-1].note.startswith("never closed")
+
+
+def test_excel_resaved_flat_layout_still_reads(tmp_path):
+    """Excel re-saves ISO dates as dd/mm/yyyy and true as TRUE; the flat layout still reads."""
+    folder = _folder(tmp_path, {"cases.csv": CASES + "T-1,C-1,O-1,youth_rehabilitation_order,01/03/2016,\n"
+                                             "T-2,C-2,O-2,Youth Rehabilitation Order,2016-03-02,\n"})
+    one, two = _read(folder)
+    assert one.order.sentence_date == dt.date(2016, 3, 1)
+    assert two.order.order_type.value == "youth_rehabilitation_order"
+
+
+def test_an_empty_export_reads_no_records(tmp_path):
+    folder = _folder(tmp_path, {"cases.csv": CASES})
+    assert _read(folder) == []
