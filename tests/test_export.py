@@ -230,3 +230,12 @@ def test_a_date_of_birth_that_is_not_a_date_is_reported_without_its_value(tmp_pa
     assert isinstance(first, Rejection)
     assert first.problems[0].reason == "(value not shown: personal data) is not a date in the format dd/mm/yyyy"
     assert "Jane" not in json.dumps(first.model_dump())
+
+
+def test_the_shipped_csv_example_is_the_example_caseload_exported(tmp_path):
+    """examples/caseload-csv is exactly what export-csv writes for examples/caseload.jsonl (it cannot drift)."""
+    export_flat([str(EXAMPLE_CASELOAD)], tmp_path / "fresh")
+    shipped = EXAMPLE_CASELOAD.parent / "caseload-csv"
+    assert sorted(p.name for p in shipped.iterdir()) == sorted(p.name for p in (tmp_path / "fresh").iterdir())
+    for path in shipped.iterdir():
+        assert path.read_bytes() == (tmp_path / "fresh" / path.name).read_bytes(), path.name
