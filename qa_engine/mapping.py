@@ -101,6 +101,11 @@ class Column:
         if self.column is None:
             return self.constant
         text = (cell or "").strip(WHITESPACE)
+        if self.field.kind == "list":  # codes are looked up one by one, after the cell is split
+            if not text:
+                return None
+            items = [self._item.read(part) for part in text.split(self.separator)]
+            return [i for i in items if i is not None] or None
         if self.values:
             exact, normal = self._codes
             if text in exact:
@@ -110,9 +115,6 @@ class Column:
                 return normal[wanted]
         if not text or (self.null_values and text.casefold() in self.null_values):
             return None
-        if self.field.kind == "list":
-            items = [self._item.read(part) for part in text.split(self.separator)]
-            return [i for i in items if i is not None] or None
         return self._convert(text)
 
     def _convert(self, text: str) -> Any:
