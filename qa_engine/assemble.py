@@ -121,37 +121,46 @@ def _get(data: dict[str, Any], path: str) -> Any:
     return data
 
 
-def _set(data: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    for part in parents:
+def _set(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    for part in parts[:-1]:
         data = data.setdefault(part, {})
-    data[last] = value
+    data[parts[-1]] = value
 
 
 class _Builder:
     """One case record being assembled, with where each value came from and the cells that could not be read."""
 
-    def __init__(self) -> None:
+    def __init__(self, mapping: Mapping) -> None:
         self.data: dict[str, Any] = {}
-        self.locator = Locator({}, {})
+        self.locator = Locator({}, _columns(mapping))
         self.problems: list[tuple[tuple[Any, ...], str]] = []
 
     def fill(self, obj: dict[str, Any], base: tuple[Any, ...], table: Table, label: str, number: int,
              cells: dict[str, str], problem: str | None) -> None:
-        self.locator.objects.setdefault(base, (label, number))
+        self.locator.objects.setdefault(base, (label, number, table.name))
         if problem:
             self.problems.append((base, problem))
         for column in table.columns:
-            loc = base + tuple(column.field.path.split("."))
-            if column.column is not None:
-                self.locator.cells[loc] = (label, number, column.column)
             try:
                 value = column.read(cells.get(column.column) if column.column is not None else None)
             except CellError as exc:
-                self.problems.append((loc, str(exc)))
+                self.problems.append((base + column.parts, str(exc)))
                 continue
             if value is not None:
-                _set(obj, column.field.path, value)
+                _set(obj, column.parts, value)
+
+
+_COLUMNS: dict[int, dict[str, dict[tuple[str, ...], str]]] = {}
+
+
+def _columns(mapping: Mapping) -> dict[str, dict[tuple[str, ...], str]]:
+    """Each table's columns by field path, built once per mapping and shared by every record's Locator."""
+    key = id(mapping)
+    if key not in _COLUMNS:
+        _COLUMNS.clear()
+        _COLUMNS[key] = {t.name: {c.parts: c.column for c in t.columns if c.column is not None}
+                         for t in mapping.tables.values()}
+    return _COLUMNS[key]
 
 
 def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> tuple[str, ...] | None:
@@ -171,7 +180,7 @@ def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> t
 def _assemble(mapping: Mapping, stage: _Stage, readers: dict[str, TableReader], number: int,
               cells: dict[str, str], problem: str | None) -> RawRecord:
     root_label = readers[RECORD].label
-    b = _Builder()
+    b = _Builder(mapping)
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
     for table in mapping.ordered()[1:]:
         if table.name not in readers:
@@ -215,7 +224,7 @@ def _assemble(mapping: Mapping, stage: _Stage, readers: dict[str, TableReader], 
                 b.fill(obj, base + path + (index,), table, label, row, row_cells, row_problem)
                 made.append(obj)
             if made:
-                _set(holder, sub, made)
+                _set(holder, tuple(sub.split(".")), made)
     return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems))
 
 

@@ -29,6 +29,8 @@ FLAT_MAPPING = DEFAULT_MAPPINGS_DIR / "flat.yaml"
 """The mapping of qa_engine's own flat CSV layout (what `qa-engine export-csv` writes)."""
 
 DEFAULT_DATE_FORMATS = ("dd/mm/yyyy",)
+TODO = "TODO"
+"""What `qa-engine mapping init` writes where a person must decide; a mapping that still holds one does not load."""
 _TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _FALSE = frozenset({"n", "no", "false", "f", "0"})
 _TOKENS = re.compile(r"yyyy|yy|mmmm|mmm|mm|m|dd|d")
@@ -75,6 +77,11 @@ class Column:
     """(strptime format, the format as the mapping wrote it) pairs, tried in order."""
     separator: str = ";"
     null_values: frozenset[str] = frozenset()
+
+    @cached_property
+    def parts(self) -> tuple[str, ...]:
+        """The field's path as a tuple (``("exploitation_screening", "date")``)."""
+        return tuple(self.field.path.split("."))
 
     @cached_property
     def _codes(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -253,6 +260,9 @@ def _check_value(path: Path | None, where: str, spec: FieldSpec, code: str, valu
     if value is None:
         return
     item = spec.item if spec.kind == "list" and spec.item else spec
+    if value == TODO:
+        allowed = ", ".join(str(v) for v in item.values) if item.kind == "enum" else f"a {item.kind} value"
+        _fail(path, f"{where}: code {code!r} is still TODO: map it to one of: {allowed} (or null: nothing recorded)")
     if item.kind == "enum" and value not in item.values:
         allowed = ", ".join(str(v) for v in item.values)
         _fail(path, f"{where}: code {code!r} maps to {value!r}, which is not one of: {allowed}")
@@ -273,6 +283,8 @@ def _column(path: Path | None, table: str, target: Target, field_name: str, raw:
     spec = target.fields[field_name]
     if isinstance(raw, str):
         raw = {"column": raw}
+    if raw.get("column") == TODO:
+        _fail(path, f"{where}: the column is still TODO: give the export's column for {field_name}, or remove the line")
     if "value" in raw:
         _check_value(path, where, spec, "value", raw["value"])
         if spec.kind == "date":
@@ -299,6 +311,8 @@ def _join(path: Path | None, name: str, target: Target, join: dict[str, str], ta
     has_parent_key = False
     for field_name, column in join.items():
         where = f"tables.{name}.join.{field_name}"
+        if column == TODO:
+            _fail(path, f"{where}: the column is still TODO: give the column of this table that holds {field_name}")
         if target.parent and field_name.startswith(target.parent + "."):
             item_field = field_name[len(target.parent) + 1:]
             parent = all_targets[target.parent]

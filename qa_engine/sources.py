@@ -56,22 +56,24 @@ def _depth(value: Any, limit: int) -> bool:
 class Locator:
     """Where each part of a record assembled from tables came from, to name a problem in the export's terms."""
 
-    cells: dict[tuple[Any, ...], tuple[str, int, str]]
-    """Field location (as pydantic reports it) -> (table, row number, column)."""
-    objects: dict[tuple[Any, ...], tuple[str, int]]
-    """Object or list-item location -> (table, row number)."""
+    objects: dict[tuple[Any, ...], tuple[str, int, str]]
+    """Location of the record, an object or a list item (as pydantic reports it) -> (table label, row, table)."""
+    columns: dict[str, dict[tuple[str, ...], str]]
+    """Table -> field path within its object -> the column it was read from."""
 
     def locate(self, loc: tuple[Any, ...]) -> tuple[str, bool]:
         """``contacts.csv row 118, column "Outcome"`` for a location (the nearest row if no column is known),
         and whether a column was found."""
-        if loc in self.cells:
-            table, row, column = self.cells[loc]
-            return f'{table} row {row}, column "{column}"', True
+        nearest = ""
         for end in range(len(loc), -1, -1):
-            if loc[:end] in self.objects:
-                table, row = self.objects[loc[:end]]
-                return f"{table} row {row}", False
-        return "", False
+            if loc[:end] not in self.objects:
+                continue
+            label, row, table = self.objects[loc[:end]]
+            column = self.columns.get(table, {}).get(tuple(loc[end:]))
+            if column is not None:
+                return f'{label} row {row}, column "{column}"', True
+            nearest = nearest or f"{label} row {row}"
+        return nearest, False
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,46 @@ def test_personal_fields_are_exactly_those_marked_so():
 
     assert records.PERSONAL_FIELDS == marked
     assert not records.PERSONAL_FIELDS & {name for facts in CATALOGUE.values() for name in facts}
+
+
+def test_sentinels_never_reach_logs_or_outputs_from_a_csv_export(tmp_path, example_records):
+    """The same from a folder of CSV files: a name typed into the date-of-birth column, and an unmatched contact row
+    carrying a private note, are reported by file, row and column without their values."""
+    import csv
+
+    from qa_engine.export import export_flat
+
+    good = _records(example_records)[0]
+    second = json.loads(json.dumps(good))
+    second["case_id"] = "BAD-1"
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(good) + "\n" + json.dumps(second) + "\n")
+    folder = tmp_path / "export"
+    export_flat([str(source)], folder)
+    with (folder / "cases.csv").open(encoding="utf-8-sig", newline="") as handle:
+        cases = list(csv.reader(handle))
+    cases[2][cases[0].index("child.date_of_birth")] = SENTINELS["name"]
+    with (folder / "contacts.csv").open(encoding="utf-8-sig", newline="") as handle:
+        contacts = list(csv.reader(handle))
+    orphan = list(contacts[1])
+    orphan[contacts[0].index("case_id")] = "NO-SUCH-CASE"
+    orphan[contacts[0].index("note")] = SENTINELS["note"]
+    contacts.append(orphan)
+    for name, rows in (("cases.csv", cases), ("contacts.csv", contacts)):
+        with (folder / name).open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(cli, ["--log-format", "json", "--log-level", "debug", "audit", str(folder),
+                                      "--as-of", EXAMPLE_AS_OF, "--out", str(out)])
+    validated = CliRunner().invoke(cli, ["--log-format", "json", "validate", str(folder)])
+
+    assert 0 == result.exit_code, result.output
+    assert 'row 3, column "child.date_of_birth" (case BAD-1): (value not shown: personal data)' in validated.stdout
+    run = json.loads((out / "run.json").read_text())
+    assert run["counts"] == {"records_read": 2, "audited": 1, "rejected": 1, "unmatched_rows": 1}
+    texts = {"audit log": result.stderr, "audit stdout": result.stdout,
+             "validate output": validated.stdout + validated.stderr, **{p.name: _text(p) for p in out.iterdir()}}
+    for where, text in texts.items():
+        for what, sentinel in SENTINELS.items():
+            assert sentinel not in text, f"{what} leaked into {where}"
