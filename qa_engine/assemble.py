@@ -20,20 +20,22 @@ from qa_engine.layout import RECORD
 from qa_engine.mapping import CellError, Mapping, Table
 from qa_engine.rules import suggest
 from qa_engine.sources import Locator, RawRecord
-from qa_engine.tables import WORKBOOK_SUFFIXES, TableReader, open_export
+from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, open_export
 
 __all__ = ["check_export", "export_files", "is_export", "read_export"]
 
 _SEP = "\x1f"
 
 
-def check_export(path: Path, mapping: Mapping) -> dict[str, TableReader]:
-    """Every table the mapping names, present with every column it reads.
+def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> dict[str, TableReader]:
+    """Every table the mapping names, present with every column it reads (the readers use ``export`` if given).
 
     Raises:
         InputError: a file or sheet is missing, or lacks a column (the message names the nearest one).
     """
-    export = open_export(path, mapping.encoding, mapping.delimiter)
+    if export is None:
+        with open_export(path, mapping.encoding, mapping.delimiter) as own:
+            return check_export(path, mapping, own)
     readers: dict[str, TableReader] = {}
     for table in mapping.ordered():
         reader = export.table(table.file, table.sheet)
@@ -58,8 +60,7 @@ def check_export(path: Path, mapping: Mapping) -> dict[str, TableReader]:
 
 def export_files(path: Path, mapping: Mapping) -> list[Path]:
     """The files of an export a mapping reads, for a run's manifest."""
-    export = open_export(path, mapping.encoding, mapping.delimiter)
-    if export.workbook:
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
         return [path]
     return [path / t.file for t in mapping.ordered() if (path / t.file).is_file()]
 
@@ -246,9 +247,10 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
     Raises:
         InputError: a table or column the mapping names is missing (before any record is yielded).
     """
-    readers = check_export(path, mapping)
+    export = open_export(path, mapping.encoding, mapping.delimiter)
     stage = _Stage()
     try:
+        readers = check_export(path, mapping, export)
         for table in mapping.ordered()[1:]:
             if table.name in readers:
                 stage.load(table, readers[table.name])
@@ -261,6 +263,7 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
                 yield _unmatched(table, readers[table.name].label, readers[RECORD].label, row, key)
     finally:
         stage.close()
+        export.close()
 
 
 def is_export(path: Path) -> bool:

@@ -562,9 +562,9 @@ def starter_mapping(path: Path, sample_rows: int = 200) -> Starter:
     Raises:
         InputError: the export cannot be opened or read.
     """
-    export = open_export(path)
-    chosen, left_out = _match_tables(export.names())
-    tables = _read_tables(export, chosen, left_out, sample_rows)
+    with open_export(path) as export:
+        chosen, left_out = _match_tables(export.names())
+        tables = _read_tables(export, chosen, left_out, sample_rows)
     _match(tables)
     dates: dict[str, list[str]] = {}
     for table in tables.values():

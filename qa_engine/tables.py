@@ -89,6 +89,8 @@ class TableReader:
     sheet: str | None = None
     encoding: str = "auto"
     delimiter: str = "auto"
+    export: Export | None = None
+    """For a sheet: the export holding the open workbook."""
 
     def header(self) -> list[str]:
         """The column names in row 1, stripped."""
@@ -154,15 +156,9 @@ class TableReader:
             csv.field_size_limit(old)
 
     def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
-        from openpyxl import load_workbook
-
-        book = load_workbook(self.path, read_only=True, data_only=True)
-        try:
-            sheet = book[self.sheet]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=sheet.min_row or 1):
-                yield number, [_cell(v) for v in values]
-        finally:
-            book.close()
+        sheet = (self.export or Export(self.path)).book()[self.sheet]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=sheet.min_row or 1):
+            yield number, [_cell(v) for v in values]
 
 
 class Export:
@@ -173,29 +169,44 @@ class Export:
         self.workbook = path.suffix.lower() in WORKBOOK_SUFFIXES
         self._encoding = encoding
         self._delimiter = delimiter
-        self._sheets: list[str] | None = None
+        self._book: Any = None
+
+    def book(self) -> Any:
+        """The workbook, opened once in read-only mode (opening parses every sheet's size, which can mean reading it
+        whole when the file does not record its dimensions)."""
+        if self._book is None:
+            from openpyxl import load_workbook
+
+            try:
+                self._book = load_workbook(self.path, read_only=True, data_only=True)
+            except Exception as exc:  # openpyxl raises zipfile, KeyError or its own errors for a bad file
+                msg = f"{self.path}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})"
+                raise InputError(msg) from exc
+        return self._book
+
+    def close(self) -> None:
+        """Close the workbook, if one was opened."""
+        if self._book is not None:
+            self._book.close()
+            self._book = None
+
+    def __enter__(self) -> Export:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def names(self) -> list[str]:
         """The tables present: sheet names of a workbook, or the .csv files of a folder."""
         if self.workbook:
-            if self._sheets is None:
-                from openpyxl import load_workbook
-
-                try:
-                    book = load_workbook(self.path, read_only=True)
-                except Exception as exc:  # openpyxl raises zipfile, KeyError or its own errors for a bad file
-                    msg = f"{self.path}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})"
-                    raise InputError(msg) from exc
-                self._sheets = list(book.sheetnames)
-                book.close()
-            return self._sheets
+            return list(self.book().sheetnames)
         return sorted(p.name for p in self.path.iterdir() if p.suffix.lower() in (".csv", ".txt") and p.is_file())
 
     def table(self, file: str, sheet: str) -> TableReader | None:
         """The table a mapping names by file (in a folder) or sheet (in a workbook), or None if absent."""
         if self.workbook:
             if sheet in self.names():
-                return TableReader(f'{self.path.name} sheet "{sheet}"', self.path, sheet=sheet)
+                return TableReader(f'{self.path.name} sheet "{sheet}"', self.path, sheet=sheet, export=self)
             return None
         path = self.path / file
         if not path.is_file():
