@@ -8,6 +8,7 @@ claims is reported (an unmatched row), never dropped.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,10 @@ from qa_engine.errors import InputError
 from qa_engine.layout import RECORD
 from qa_engine.mapping import CellError, Mapping, Table
 from qa_engine.rules import suggest
-from qa_engine.sources import Locator, RawRecord
+from qa_engine.sources import COLUMN_INDEXES, Locator, RawRecord
 from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, open_export
 
-__all__ = ["check_export", "export_files", "is_export", "read_export"]
+__all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
 
 _SEP = "\x1f"
 
@@ -131,9 +132,9 @@ def _set(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
 class _Builder:
     """One case record being assembled, with where each value came from and the cells that could not be read."""
 
-    def __init__(self, mapping: Mapping) -> None:
+    def __init__(self, columns_key: str) -> None:
         self.data: dict[str, Any] = {}
-        self.locator = Locator({}, _columns(mapping))
+        self.locator = Locator({}, columns_key)
         self.problems: list[tuple[tuple[Any, ...], str]] = []
 
     def fill(self, obj: dict[str, Any], base: tuple[Any, ...], table: Table, label: str, number: int,
@@ -151,17 +152,13 @@ class _Builder:
                 _set(obj, column.parts, value)
 
 
-_COLUMNS: dict[int, dict[str, dict[tuple[str, ...], str]]] = {}
-
-
-def _columns(mapping: Mapping) -> dict[str, dict[tuple[str, ...], str]]:
-    """Each table's columns by field path, built once per mapping and shared by every record's Locator."""
-    key = id(mapping)
-    if key not in _COLUMNS:
-        _COLUMNS.clear()
-        _COLUMNS[key] = {t.name: {c.parts: c.column for c in t.columns if c.column is not None}
-                         for t in mapping.tables.values()}
-    return _COLUMNS[key]
+def register_mapping(mapping: Mapping) -> str:
+    """Index the mapping's columns by table and field path for Locator (in this process), and return its key."""
+    columns = {t.name: {c.parts: c.column for c in t.columns if c.column is not None} for t in mapping.tables.values()}
+    key = hashlib.sha256(orjson.dumps({t: [[list(p), c] for p, c in cols.items()] for t, cols in columns.items()},
+                                      option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    COLUMN_INDEXES.setdefault(key, columns)
+    return key
 
 
 def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> tuple[str, ...] | None:
@@ -178,10 +175,10 @@ def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> t
     return tuple(values)
 
 
-def _assemble(mapping: Mapping, stage: _Stage, readers: dict[str, TableReader], number: int,
+def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[str, TableReader], number: int,
               cells: dict[str, str], problem: str | None) -> RawRecord:
     root_label = readers[RECORD].label
-    b = _Builder(mapping)
+    b = _Builder(columns_key)
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
     for table in mapping.ordered()[1:]:
         if table.name not in readers:
@@ -247,6 +244,7 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
     Raises:
         InputError: a table or column the mapping names is missing (before any record is yielded).
     """
+    columns_key = register_mapping(mapping)
     export = open_export(path, mapping.encoding, mapping.delimiter)
     stage = _Stage()
     try:
@@ -255,7 +253,7 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
             if table.name in readers:
                 stage.load(table, readers[table.name])
         for number, cells, problem in readers[RECORD].rows():
-            yield _assemble(mapping, stage, readers, number, cells, problem)
+            yield _assemble(mapping, columns_key, stage, readers, number, cells, problem)
         for table in mapping.ordered()[1:]:
             if table.name not in readers:
                 continue

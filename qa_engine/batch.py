@@ -50,6 +50,8 @@ class WorkerConfig:
     policy_path: str | None
     as_of: dt.date
     pseudonym_key: bytes | None
+    mapping: Any = None
+    """The mapping tabular inputs are read with, so a worker can name a problem's column (see sources.Locator)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ def _init_worker(config: WorkerConfig, parent: int) -> None:
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle, between records
+    if config.mapping is not None:
+        from qa_engine.assemble import register_mapping
+
+        register_mapping(config.mapping)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="qa-engine-parent-watch").start()
     from qa_engine.engine import Auditor
     from qa_engine.pseudonyms import Pseudonymiser
@@ -96,6 +102,7 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
     auditor = _AUDITOR
     for raw in raws:
         result = Validator.check(raw)
+        raw = RawRecord(raw.source, raw.position, unmatched=raw.unmatched)  # all the parent needs back
         if isinstance(result, Rejection):
             if auditor.pseudonym and result.case_id:
                 result = result.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})

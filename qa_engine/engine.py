@@ -197,7 +197,7 @@ def audit(
     findings_file = AtomicFile(out / "findings.jsonl")
     rejected_file = AtomicFile(out / "rejected.jsonl")
     config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
-                          as_of, pseudonym_key)
+                          as_of, pseudonym_key, _run_mapping(inputs, mapping))
     meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
     duplicates = Validator()
 
@@ -297,6 +297,13 @@ def _has_export(inputs: list[str]) -> bool:
     from qa_engine.assemble import is_export
 
     return any(name != "-" and is_export(Path(name)) for name in inputs)
+
+
+def _run_mapping(inputs: list[str], mapping: Mapping | None) -> Mapping | None:
+    """The mapping the run's tabular inputs are read with (None when every input is JSON)."""
+    if not _has_export(inputs):
+        return None
+    return mapping or export_mapping(next(n for n in inputs if n != "-" and _has_export([n])), None)
 
 
 def _mapping_info(inputs: list[str], mapping: Mapping | None) -> dict[str, Any] | None:

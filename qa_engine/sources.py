@@ -52,24 +52,30 @@ def _depth(value: Any, limit: int) -> bool:
     return False
 
 
+COLUMN_INDEXES: dict[str, dict[str, dict[tuple[str, ...], str]]] = {}
+"""Mapping key -> table -> field path within its object -> column: registered once per process (see
+assemble.register_mapping), so a record sent to a worker carries a key, not its mapping's column names."""
+
+
 @dataclass(frozen=True)
 class Locator:
     """Where each part of a record assembled from tables came from, to name a problem in the export's terms."""
 
     objects: dict[tuple[Any, ...], tuple[str, int, str]]
     """Location of the record, an object or a list item (as pydantic reports it) -> (table label, row, table)."""
-    columns: dict[str, dict[tuple[str, ...], str]]
-    """Table -> field path within its object -> the column it was read from."""
+    columns_key: str
+    """The key of the mapping's column index in COLUMN_INDEXES."""
 
     def locate(self, loc: tuple[Any, ...]) -> tuple[str, bool]:
         """``contacts.csv row 118, column "Outcome"`` for a location (the nearest row if no column is known),
         and whether a column was found."""
+        columns = COLUMN_INDEXES.get(self.columns_key, {})
         nearest = ""
         for end in range(len(loc), -1, -1):
             if loc[:end] not in self.objects:
                 continue
             label, row, table = self.objects[loc[:end]]
-            column = self.columns.get(table, {}).get(tuple(loc[end:]))
+            column = columns.get(table, {}).get(tuple(loc[end:]))
             if column is not None:
                 return f'{label} row {row}, column "{column}"', True
             nearest = nearest or f"{label} row {row}"

@@ -202,6 +202,9 @@ def test_a_bad_code_a_bad_date_and_an_orphan_row_are_reported_in_the_exports_ter
 
     result = audit([str(folder)], tmp_path / "run", as_of=AS_OF, mapping=_load(mapping))
     assert result.counts == {"records_read": 37, "audited": 35, "rejected": 2, "unmatched_rows": 1}
+    audit([str(folder)], tmp_path / "run2", as_of=AS_OF, mapping=_load(mapping), jobs=2)  # workers name columns too
+    for name in ("rejected.jsonl", "findings.jsonl"):
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "run2" / name).read_bytes()
     rejected = [json.loads(line) for line in (tmp_path / "run" / "rejected.jsonl").read_text().splitlines()]
     assert [r["kind"] for r in rejected] == ["record", "record", "unmatched_row"]
     # the 35 others audit exactly as their JSON Lines originals do
