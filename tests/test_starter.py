@@ -326,3 +326,35 @@ def test_an_export_with_nothing_matched_still_gives_a_file_that_says_so(tmp_path
     assert "tables: {}" in starter.text and "record table (one row per case) is required" in starter.text
     with pytest.raises(MappingError):
         load_mapping(_save(tmp_path, starter))
+
+
+def test_mapping_init_and_check_from_the_command_line(tmp_path):
+    """`qa-engine mapping init` writes a starter (never over a file unless --force); `mapping check` judges it."""
+    from click.testing import CliRunner
+
+    from qa_engine.cli import cli
+    from qa_engine.export import export_flat
+
+    folder = tmp_path / "export"
+    export_flat([str(Path(__file__).resolve().parent.parent / "examples" / "caseload.jsonl")], folder)
+    out = tmp_path / "mapping.yaml"
+    runner = CliRunner()
+    made = runner.invoke(cli, ["mapping", "init", str(folder), "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert "0 TODOs" in made.output and f"qa-engine validate --mapping {out} {folder}" in made.output
+    again = runner.invoke(cli, ["mapping", "init", str(folder), "--out", str(out)])
+    assert again.exit_code == 2 and "give --force" in again.output
+    assert runner.invoke(cli, ["mapping", "init", str(folder), "--out", str(out), "--force"]).exit_code == 0
+    checked = runner.invoke(cli, ["mapping", "check", str(out)])
+    assert checked.exit_code == 0 and "valid (14 tables" in checked.output
+    audited = runner.invoke(cli, ["--log-level", "error", "audit", "--mapping", str(out), str(folder), "--as-of",
+                                  "2016-02-15", "--out", str(tmp_path / "run"), "--no-report"])
+    assert audited.exit_code == 0, audited.output
+    assert "Audited 37 of 37 records" in audited.output
+    out.write_text(out.read_text().replace('outcome: "outcome"', 'outcome: "Outcome"'))
+    broken = runner.invoke(cli, ["--log-level", "error", "validate", "--mapping", str(out), str(folder)])
+    assert broken.exit_code == 2
+    assert 'no column "Outcome"' in broken.output and "did you mean 'outcome'" in broken.output
+    out.write_text("mapping_version: 1\ntables: {record: {file: a.csv, columns: {cse_id: x}}}\n")
+    bad = runner.invoke(cli, ["mapping", "check", str(out)])
+    assert bad.exit_code == 2 and "no field 'cse_id' (did you mean 'case_id'?)" in bad.output
