@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -31,6 +32,17 @@ SEVERITIES = ("low", "medium", "high")
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def _reported(target: Path):
+    """Turn qa_engine's errors and a failure to write ``target`` into one line on stderr and exit code 2."""
+    try:
+        yield
+    except QAEngineError as exc:
+        _fail(exc.message)
+    except OSError as exc:
+        _fail(f"could not write {target}: {exc.strerror or exc}")
 
 
 def _as_of(value: str | None) -> dt.date:
@@ -114,7 +126,7 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
     from qa_engine.sources import Limits
 
     day = _as_of(as_of)
-    try:
+    with _reported(out_dir):
         key = load_key(key_file) if pseudonymise else None
         mapping = _load_mapping(mapping_path)
         _stop_between_records()
@@ -122,12 +134,6 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
                            sample=sample, seed=seed, report=not no_report, compare=compare,
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
                            jobs=jobs or default_jobs(), progress=True, mapping=mapping)
-    except QAEngineError as exc:
-        _fail(exc.message)
-        return
-    except OSError as exc:
-        _fail(f"could not write to {out_dir}: {exc.strerror or exc}")
-        return
     written = [out_dir / name for name in OUTPUTS[3:] if name in result.run["outputs"]]
     counts = result.counts
     click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
@@ -229,14 +235,8 @@ def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_de
     from qa_engine.export import export_flat
     from qa_engine.sources import Limits
 
-    try:
+    with _reported(out):
         result = export_flat(list(inputs), out, Limits(max_record_bytes, max_depth), mapping=_load_mapping(mapping_path))
-    except QAEngineError as exc:
-        _fail(exc.message)
-        return
-    except OSError as exc:
-        _fail(f"could not write {out}: {exc.strerror or exc}")
-        return
     for r in result.rejections:
         for line in r.lines():
             click.echo(line)
@@ -410,15 +410,9 @@ def mapping_init(export: Path, out: Path, force: bool) -> None:
     if out.exists() and not force:
         _fail(f"{out} exists; give --force to overwrite it, or another --out")
         return
-    try:
+    with _reported(out):
         starter = starter_mapping(export)
         write_text(out, starter.text)
-    except QAEngineError as exc:
-        _fail(exc.message)
-        return
-    except OSError as exc:
-        _fail(f"could not write {out}: {exc.strerror or exc}")
-        return
     click.echo(f"Wrote {out}: {starter.tables} tables and {starter.columns} columns matched, "
                f"{starter.todos} TODOs to settle (search the file for TODO).")
     click.echo(f"Then check it with: qa-engine validate --mapping {out} {export}")

@@ -41,6 +41,15 @@ WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2
 """What a cell is trimmed of: Unicode White_Space, as the record model trims text (str.strip would also drop \\x1c-\\x1f)."""
 
 
+def without_time(text: str) -> str:
+    """A date cell without a time after it (``15/02/2016 00:00`` -> ``15/02/2016``): a date field holds a day."""
+    for sep in (" ", "T"):
+        head, _, tail = text.partition(sep)
+        if tail and _TIME.match(tail.strip().removesuffix("Z")):
+            return head
+    return text
+
+
 class CellError(ValueError):
     """A cell that cannot become its field's value; the message is in the export's terms."""
 
@@ -114,12 +123,9 @@ class Column:
             items = [self._item.read(part) for part in text.split(self.separator)]
             return [i for i in items if i is not None] or None
         if self.values:
-            exact, normal = self._codes
-            if text in exact:
-                return exact[text]
-            wanted = _normal(text)
-            if wanted in normal:
-                return normal[wanted]
+            found = _lookup(text, self._codes)
+            if found is not _NO:
+                return found
         if not text or (self.null_values and text.casefold() in self.null_values):
             return None
         return self._convert(text)
@@ -127,12 +133,9 @@ class Column:
     def _convert(self, text: str) -> Any:
         spec = self.field
         if spec.kind == "enum":
-            exact, normal = self._allowed
-            if text in exact:
-                return exact[text]
-            wanted = _normal(text)
-            if wanted in normal:
-                return normal[wanted]
+            found = _lookup(text, self._allowed)
+            if found is not _NO:
+                return found
             if self.values:
                 codes = ", ".join(sorted({code for code, _ in self.values})[:12])
                 raise CellError(f"{show(text, spec)} is not one of the mapped codes ({codes})")
@@ -158,12 +161,8 @@ class Column:
         return text
 
     def _date(self, text: str) -> str:
-        candidates = [text]
-        for sep in (" ", "T"):
-            head, _, tail = text.partition(sep)
-            if tail and _TIME.match(tail.strip().removesuffix("Z")):
-                candidates.append(head)
-        for candidate in candidates:
+        day_only = without_time(text)
+        for candidate in (text, day_only) if day_only != text else (text,):
             for fmt, _ in self.date_formats:
                 day = _parse_date(candidate, fmt)
                 if day is not None:
@@ -197,6 +196,14 @@ def _parse_date(text: str, fmt: str) -> str | None:
 
 
 _NO = object()
+
+
+def _lookup(text: str, tables: tuple[dict[str, Any], dict[str, Any]]) -> Any:
+    """``text``'s value by exact code, else by normalised code (``_NO`` if neither)."""
+    exact, normal = tables
+    if text in exact:
+        return exact[text]
+    return normal.get(_normal(text), _NO)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.layout import RECORD, FieldSpec, Target, targets
-from qa_engine.mapping import strptime_format
+from qa_engine.mapping import strptime_format, without_time
 from qa_engine.tables import Export, TableReader, open_export
 
 __all__ = ["Starter", "starter_mapping"]
@@ -32,7 +32,6 @@ _STANDARD_BOOLEANS = frozenset({"y", "yes", "true", "t", "1", "n", "no", "false"
 """What a yes/no field reads without a values map (see qa_engine.mapping)."""
 _FIELD_FUZZ = 0.88
 _TABLE_FUZZ = 0.75
-_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$")
 _US = "mm/dd/yyyy"
 _SENTINELS = frozenset({"01/01/1900", "1900-01-01", "01-01-1900", "01.01.1900", "01-Jan-1900"})
 """Dates that mean "none" in some exports (YJB Child Level Data), outside the record's range."""
@@ -430,15 +429,6 @@ def _find_key(table: _Table, owner: str, path: str, owner_column: str | None) ->
     return None
 
 
-def _strip_time(text: str) -> str:
-    """A date cell without a time after it (15/02/2016 00:00), as the reader takes it."""
-    for sep in (" ", "T"):
-        head, _, tail = text.partition(sep)
-        if tail and _TIME.match(tail.strip().removesuffix("Z")):
-            return head
-    return text
-
-
 def _parses(text: str, label: str) -> bool:
     if not re.fullmatch(_DATE_SHAPES.get(label, _DATE_SHAPES["dd/mm/yyyy"]), text):
         return False
@@ -457,7 +447,7 @@ def _date_formats(dates: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     total = 0
     for where, values in dates.items():
         for raw in values:
-            text = _strip_time(raw)
+            text = without_time(raw)
             total += 1
             if re.fullmatch(_DATE_SHAPES["dd/mm/yyyy"], text):
                 slash.append((where, text))
@@ -493,7 +483,7 @@ def _date_formats(dates: dict[str, list[str]]) -> tuple[list[str], list[str]]:
                         "yyyy-mm-dd is always read.")
     else:
         notes.insert(0, "# Dates: none in the sampled rows; dd/mm/yyyy assumed (yyyy-mm-dd is always read).")
-    if any(_strip_time(raw) in _SENTINELS for values in dates.values() for raw in values):
+    if any(without_time(raw) in _SENTINELS for values in dates.values() for raw in values):
         notes.append("# TODO null_values: 01/01/1900 was seen in date columns; if it means \"none\" (as in YJB Child "
                      "Level Data), add this line:")
         notes.append('#   null_values: ["01/01/1900", "1900-01-01"]')

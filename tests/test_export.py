@@ -200,10 +200,13 @@ def test_a_bad_code_a_bad_date_and_an_orphan_row_are_reported_in_the_exports_ter
     assert lines[-1] == "35 of 37 records valid, 2 rejected; 1 table row joined no case."
     assert len(case_of) > 2
 
-    result = audit([str(folder)], tmp_path / "run", as_of=AS_OF, mapping=_load(mapping))
+    result = audit([str(folder)], tmp_path / "run", as_of=AS_OF, mapping=_load(mapping), report=True)
     assert result.counts == {"records_read": 37, "audited": 35, "rejected": 2, "unmatched_rows": 1}
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "37 records were read and 2 could not be audited; 1 row of the export's tables joined no case" in report
+    assert "local.yaml" in (tmp_path / "run" / "report.html").read_text()
     audit([str(folder)], tmp_path / "run2", as_of=AS_OF, mapping=_load(mapping), jobs=2)  # workers name columns too
-    for name in ("rejected.jsonl", "findings.jsonl"):
+    for name in ("rejected.jsonl", "findings.jsonl", "summary.json"):
         assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "run2" / name).read_bytes()
     rejected = [json.loads(line) for line in (tmp_path / "run" / "rejected.jsonl").read_text().splitlines()]
     assert [r["kind"] for r in rejected] == ["record", "record", "unmatched_row"]

@@ -115,6 +115,8 @@ def markdown(data) -> str:
         + (f" (a sample of {run['sample']['size']} cases, stratified by order type, seed {run['sample']['seed']})"
            if run.get("sample") else "")
         + f". {counts['records_read']} records were read and {counts['rejected']} could not be audited"
+        + (f"; {counts['unmatched_rows']} {'row' if counts['unmatched_rows'] == 1 else 'rows'} of the export's "
+           "tables joined no case" if counts.get("unmatched_rows") else "")
         + " (see rejected.jsonl). Proportions are of the cases where a criterion could be judged, with a 95%"
         + " interval: with a sample this size, a proportion is a range, not a point.",
         "",
