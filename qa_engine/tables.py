@@ -95,7 +95,9 @@ class TableReader:
     def header(self) -> list[str]:
         """The column names in row 1, stripped."""
         for _, cells in self._rows():
-            return [c.strip().lstrip("\ufeff") for c in cells]
+            header = [c.strip().lstrip("\ufeff") for c in cells]
+            self._check_header(header)
+            return header
         return []
 
     def rows(self) -> Iterator[tuple[int, dict[str, str], str | None]]:

@@ -246,3 +246,13 @@ def test_excel_resaved_flat_layout_still_reads(tmp_path):
 def test_an_empty_export_reads_no_records(tmp_path):
     folder = _folder(tmp_path, {"cases.csv": CASES})
     assert _read(folder) == []
+
+
+def test_a_repeated_header_or_a_file_that_is_not_a_workbook_is_an_input_error(tmp_path):
+    folder = _folder(tmp_path, {"cases.csv": "case_id,case_id\nT-1,T-1\n"})
+    with pytest.raises(InputError, match=r'column "case_id" appears twice in the header row'):
+        _read(folder)
+    fake = tmp_path / "export.xlsx"
+    fake.write_text("not a workbook")
+    with pytest.raises(InputError, match=r"cannot be read as an .xlsx workbook"):
+        _read(fake)
