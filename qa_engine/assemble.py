@@ -39,7 +39,7 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
             return check_export(path, mapping, own)
     readers: dict[str, TableReader] = {}
     for table in mapping.ordered():
-        reader = export.table(table.file, table.sheet)
+        reader = export.table(table.file, table.sheet, table.encoding, table.delimiter)
         if reader is None and mapping.allow_missing and table.name != RECORD:
             continue
         if reader is None:
@@ -49,7 +49,7 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
                    f"{suggest(table.sheet if export.workbook else table.file, export.names())}; it has: {have}")
             raise InputError(msg)
         header = reader.header()
-        needed = {column for _, column in table.join} | {c.column for c in table.columns if c.field.required}
+        needed = {column for _, column in table.join} | {h for c in table.columns if c.field.required for h in c.headers()}
         for column in table.used_columns():
             if column not in header and not (mapping.allow_missing and column not in needed):
                 msg = (f'{reader.label}: no column "{column}" (the mapping\'s {table.name} table reads it)'
@@ -144,7 +144,7 @@ class _Builder:
             self.problems.append((base, problem))
         for column in table.columns:
             try:
-                value = column.read(cells.get(column.column) if column.column is not None else None)
+                value = column.read_row(cells)
             except CellError as exc:
                 self.problems.append((base + column.parts, str(exc)))
                 continue

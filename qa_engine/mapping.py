@@ -86,6 +86,32 @@ class Column:
     """(strptime format, the format as the mapping wrote it) pairs, tried in order."""
     separator: str = ";"
     null_values: frozenset[str] = frozenset()
+    flags: tuple[tuple[str, Any], ...] = ()
+    """For a list field fed by yes/no columns, one per value: (column, the value a yes adds)."""
+
+    def headers(self) -> list[str]:
+        """The export's columns this field reads."""
+        if self.flags:
+            return [column for column, _ in self.flags]
+        return [self.column] if self.column is not None else []
+
+    def read_row(self, cells: dict[str, str]) -> Any:
+        """The field's value from a row's cells (see ``read``)."""
+        if self.flags:
+            chosen = []
+            for reader, value in self._flag_readers:
+                try:
+                    flag = reader.read(cells.get(reader.column))
+                except CellError as exc:
+                    raise CellError(f'in column "{reader.column}", {exc}') from None
+                if flag:
+                    chosen.append(value)
+            return chosen or None
+        return self.read(cells.get(self.column) if self.column is not None else None)
+
+    @cached_property
+    def _flag_readers(self) -> list[tuple[Column, Any]]:
+        return [(Column(_FLAG, column, null_values=self.null_values), value) for column, value in self.flags]
 
     @cached_property
     def parts(self) -> tuple[str, ...]:
@@ -196,6 +222,7 @@ def _parse_date(text: str, fmt: str) -> str | None:
 
 
 _NO = object()
+_FLAG = FieldSpec("flag", "boolean")
 
 
 def _lookup(text: str, tables: tuple[dict[str, Any], dict[str, Any]]) -> Any:
@@ -217,10 +244,13 @@ class Table:
     join: tuple[tuple[str, str], ...]
     """(field of the case or of the parent item, column in this table) pairs."""
     columns: tuple[Column, ...]
+    encoding: str | None = None
+    """This CSV file's encoding, where it differs from the mapping's."""
+    delimiter: str | None = None
 
     def used_columns(self) -> list[str]:
         """Every column this table reads (join columns first), each once."""
-        names = [column for _, column in self.join] + [c.column for c in self.columns if c.column is not None]
+        names = [column for _, column in self.join] + [h for c in self.columns for h in c.headers()]
         return list(dict.fromkeys(names))
 
 
@@ -292,6 +322,13 @@ def _column(path: Path | None, table: str, target: Target, field_name: str, raw:
         raw = {"column": raw}
     if raw.get("column") == TODO:
         _fail(path, f"{where}: the column is still TODO: give the export's column for {field_name}, or remove the line")
+    if "flags" in raw:
+        if spec.kind != "list" or spec.item is None:
+            _fail(path, f"{where}: 'flags' fills a list field (such as identified_needs); {field_name} is not one")
+        for column, value in raw["flags"].items():
+            _check_value(path, where, spec, column, value)
+        flags = tuple(raw["flags"].items())
+        return Column(spec, ", ".join(c for c, _ in flags), flags=flags)
     if "value" in raw:
         _check_value(path, where, spec, "value", raw["value"])
         if spec.kind == "date":
@@ -389,7 +426,9 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
         join = _join(path, name, target, raw.get("join") or {}, raw_tables) if name != RECORD else ()
         file = raw.get("file") or f"{raw['sheet']}.csv"
         sheet = raw.get("sheet") or file.removesuffix(".csv").removesuffix(".CSV")
-        tables[name] = Table(name, target, file, sheet, join, columns)
+        delimiter = raw.get("delimiter")
+        tables[name] = Table(name, target, file, sheet, join, columns, encoding=raw.get("encoding"),
+                             delimiter="\t" if delimiter == "tab" else delimiter)
     for name, table in tables.items():
         missing = [f for f, spec in table.target.fields.items() if spec.required and not _is_mapped(name, f, mapped)]
         if missing:

@@ -204,8 +204,9 @@ class Export:
             return list(self.book().sheetnames)
         return sorted(p.name for p in self.path.iterdir() if p.suffix.lower() in (".csv", ".txt") and p.is_file())
 
-    def table(self, file: str, sheet: str) -> TableReader | None:
-        """The table a mapping names by file (in a folder) or sheet (in a workbook), or None if absent."""
+    def table(self, file: str, sheet: str, encoding: str | None = None, delimiter: str | None = None) -> TableReader | None:
+        """The table a mapping names by file (in a folder) or sheet (in a workbook), or None if absent; ``encoding``
+        and ``delimiter`` override the export's for this file."""
         if self.workbook:
             if sheet in self.names():
                 return TableReader(f'{self.path.name} sheet "{sheet}"', self.path, sheet=sheet, export=self)
@@ -213,7 +214,7 @@ class Export:
         path = self.path / file
         if not path.is_file():
             return None
-        return TableReader(str(path), path, encoding=self._encoding, delimiter=self._delimiter)
+        return TableReader(str(path), path, encoding=encoding or self._encoding, delimiter=delimiter or self._delimiter)
 
     def files(self) -> list[Path]:
         """The files a run's manifest should hash."""

@@ -256,3 +256,31 @@ def test_a_repeated_header_or_a_file_that_is_not_a_workbook_is_an_input_error(tm
     fake.write_text("not a workbook")
     with pytest.raises(InputError, match=r"cannot be read as an .xlsx workbook"):
         _read(fake)
+
+
+def test_yes_no_columns_can_fill_a_list_and_one_file_can_have_its_own_encoding(tmp_path):
+    """AssetPlus-style concern flags (one yes/no column per need) become identified_needs; a table may set its own
+    encoding and delimiter where the export mixes them."""
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["tables"]["assessments"] = {
+        "file": "asset.csv", "encoding": "latin-1", "delimiter": "|", "join": {"order.order_id": "Order ID"},
+        "columns": {"assessment_id": "Assessment ID", "stage": {"value": "start_of_order"},
+                    "identified_needs": {"flags": {"concernsMentalHealth": "mental_health",
+                                                   "concernsSubstanceMisuse": "substance_misuse"}}}}
+    asset = ("Assessment ID|Order ID|concernsMentalHealth|concernsSubstanceMisuse\n"
+             "A-1|O-1|Y|N\nA-2|O-1|true|1\nA-3|O-2||\nA-4|O-2|perhaps|N\n")
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": CONTACTS})
+    (folder / "asset.csv").write_bytes(asset.encode("latin-1"))
+    one, two, *_ = _read(folder, _mapping(tmp_path, data))
+    assert [a.identified_needs for a in one.assessments] == [["mental_health"], ["mental_health", "substance_misuse"]]
+    assert isinstance(two, Rejection)
+    problem = two.problems[0]
+    assert problem.where.endswith('asset.csv row 5, column "concernsMentalHealth, concernsSubstanceMisuse"')
+    assert problem.reason == 'in column "concernsMentalHealth", "perhaps" is not yes or no (Y, N, Yes, No, true, false, 1 or 0)'
+    data["tables"]["assessments"]["columns"]["stage"] = {"flags": {"x": "review"}}
+    with pytest.raises(MappingError, match="'flags' fills a list field"):
+        build_mapping(data)
+    data["tables"]["assessments"]["columns"]["stage"] = {"value": "review"}
+    data["tables"]["assessments"]["columns"]["identified_needs"]["flags"]["x"] = "TODO"
+    with pytest.raises(MappingError, match="code 'x' is still TODO"):
+        build_mapping(data)
