@@ -15,17 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import structlog
 
 from qa_engine.errors import InputError
 from qa_engine.layout import RECORD
-from qa_engine.mapping import CellError, Mapping, Table
+from qa_engine.mapping import WHITESPACE, CellError, Mapping, Table
 from qa_engine.rules import suggest
 from qa_engine.sources import COLUMN_INDEXES, Locator, RawRecord
 from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, open_export
 
 __all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
 
-_SEP = "\x1f"
+log = structlog.get_logger("qa_engine.assemble")
 
 
 def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> dict[str, TableReader]:
@@ -66,6 +67,11 @@ def export_files(path: Path, mapping: Mapping) -> list[Path]:
     return [path / t.file for t in mapping.ordered() if (path / t.file).is_file()]
 
 
+def _join_key(values: list[str]) -> str:
+    """A row's join values as one text, unambiguous whatever the cells hold."""
+    return orjson.dumps(values).decode()
+
+
 class _Stage:
     """The non-record tables, in a private temporary SQLite database, indexed on their join keys."""
 
@@ -85,7 +91,7 @@ class _Stage:
 
         def rows() -> Iterator[tuple[int, str, bytes, str | None]]:
             for number, cells, problem in reader.rows():
-                key = _SEP.join(cells.get(c, "").strip() for c in keys)
+                key = _join_key([cells.get(c, "").strip(WHITESPACE) for c in keys])
                 yield number, key, orjson.dumps([cells.get(c, "") for c in columns]), problem
 
         self.db.execute("BEGIN")
@@ -98,12 +104,16 @@ class _Stage:
         if table.name not in self.names:
             return []
         name = self.names[table.name]
-        k = _SEP.join(key)
+        k = _join_key(list(key))
         found = self.db.execute(f"SELECT row, cells, problem FROM {name} WHERE k = ? ORDER BY row", (k,)).fetchall()
         if found:
             self.db.execute(f"UPDATE {name} SET used = 1 WHERE k = ? AND used = 0", (k,))
         columns = table.used_columns()
         return [(row, dict(zip(columns, orjson.loads(cells), strict=True)), problem) for row, cells, problem in found]
+
+    def counts(self) -> dict[str, int]:
+        """Rows staged, by table."""
+        return {table: self.db.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for table, name in self.names.items()}
 
     def unclaimed(self, table: Table) -> Iterator[tuple[int, str]]:
         if table.name not in self.names:
@@ -227,7 +237,7 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
 
 
 def _unmatched(table: Table, label: str, root_label: str, row: int, key: str) -> RawRecord:
-    parts = key.split(_SEP)
+    parts = orjson.loads(key)
     empty = [column for (_, column), part in zip(table.join, parts, strict=True) if not part]
     if empty:
         reason = f'column "{empty[0]}" is empty, so the row joins no case; it was not audited'
@@ -252,6 +262,8 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
         for table in mapping.ordered()[1:]:
             if table.name in readers:
                 stage.load(table, readers[table.name])
+        log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(),
+                 missing=[t.name for t in mapping.ordered() if t.name not in readers])
         for number, cells, problem in readers[RECORD].rows():
             yield _assemble(mapping, columns_key, stage, readers, number, cells, problem)
         for table in mapping.ordered()[1:]:

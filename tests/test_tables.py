@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from qa_engine.errors import InputError, MappingError
 from qa_engine.mapping import build_mapping, load_mapping
@@ -284,3 +286,41 @@ def test_yes_no_columns_can_fill_a_list_and_one_file_can_have_its_own_encoding(t
     data["tables"]["assessments"]["columns"]["identified_needs"]["flags"]["x"] = "TODO"
     with pytest.raises(MappingError, match="code 'x' is still TODO"):
         build_mapping(data)
+
+
+_CELL = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+    ["", "ATT", "UA", "O-1", "O-2", "01/02/2016", "31/02/2016", "2016-02-03", "=1+1", '"', ";", "\r\n", "1900-01-01"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=7), max_size=8),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
+def test_any_contacts_table_is_read_or_refused_with_a_reason(tmp_path_factory, rows, encoding):
+    """Whatever the contacts table holds, every case is a record or a rejection with a located reason, every other
+    row a record's or an unmatched row, or the whole export is refused with an InputError: never a crash."""
+    import csv
+    import io
+
+    tmp = tmp_path_factory.mktemp("fuzz")
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["Contact ID", "Order ID", "Contact Date", "Outcome", "Notes"])
+    writer.writerows(rows)
+    folder = tmp / "export"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    (folder / "children.csv").write_text(CHILDREN, encoding="utf-8")
+    try:
+        (folder / "contacts.csv").write_bytes(text.getvalue().encode(encoding))
+    except UnicodeEncodeError:
+        return
+    try:
+        results = _read(folder, _mapping(tmp))
+    except InputError as exc:
+        assert "contacts.csv" in exc.message
+        return
+    cases = [r for r in results if not (isinstance(r, Rejection) and r.kind == "unmatched_row")]
+    assert len(cases) == 2
+    for result in results:
+        if isinstance(result, Rejection):
+            assert result.problems and all(p.where and p.reason for p in result.problems)
