@@ -324,3 +324,33 @@ def test_any_contacts_table_is_read_or_refused_with_a_reason(tmp_path_factory, r
     for result in results:
         if isinstance(result, Rejection):
             assert result.problems and all(p.where and p.reason for p in result.problems)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), max_size=8))
+def test_any_record_table_is_read_or_refused_with_a_reason(tmp_path_factory, rows):
+    """The same for the record table: each non-blank row is one case (a record or a located rejection)."""
+    import csv
+    import io
+
+    tmp = tmp_path_factory.mktemp("fuzz")
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["Order ID", "Child ID", "Order", "Sentenced"])
+    writer.writerows(rows)
+    folder = tmp / "export"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(text.getvalue(), encoding="utf-8")
+    (folder / "children.csv").write_text(CHILDREN, encoding="utf-8")
+    (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
+    try:
+        results = _read(folder, _mapping(tmp))
+    except InputError as exc:
+        assert "orders.csv" in exc.message
+        return
+    cases = [r for r in results if not (isinstance(r, Rejection) and r.kind == "unmatched_row")]
+    parsed = list(csv.reader(io.StringIO(text.getvalue())))[1:]
+    assert len(cases) == sum(1 for row in parsed if any(c.strip() for c in row))
+    for result in results:
+        if isinstance(result, Rejection):
+            assert result.problems and all(p.where and p.reason for p in result.problems)
