@@ -199,8 +199,9 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
             key = _key(table, b.data, None)
             rows = stage.take(table, key) if key else []
             if len(rows) > 1:
-                b.problems.append(((table.name,), f"{label} rows {rows[0][0]} and {rows[1][0]} both join this case; "
-                                                 f"the {table.name} table must have one row per case"))
+                on = " and ".join(field for field, _ in table.join)
+                b.problems.append(((table.name,), f"rows {rows[0][0]} and {rows[1][0]} both join this case (on {on}); "
+                                                 f"keep one row per {on}"))
             if rows:
                 row, row_cells, row_problem = rows[0]
                 b.fill(b.data.setdefault(table.name, {}), (table.name,), table, label, row, row_cells, row_problem)
@@ -243,7 +244,7 @@ def _unmatched(table: Table, label: str, root_label: str, row: int, key: str) ->
         reason = f'column "{empty[0]}" is empty, so the row joins no case; it was not audited'
     else:
         columns = " and ".join(f'"{column}"' for _, column in table.join)
-        owner = f"{table.target.parent} item" if table.target.parent else f"case in {root_label}"
+        owner = f"{table.target.parent} item" if table.target.parent else f"case in {Path(root_label).name}"
         reason = f"no {owner} has the value of column {columns}; the row was not audited"
     return RawRecord(label, f"row {row}", error=reason, unmatched=True)
 

@@ -135,7 +135,7 @@ class Validator:
             return cls._reject(raw, case_id, [Problem(pointer="", reason=raw.error, where=where)])
         if not isinstance(raw.data, dict):
             return cls._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
-        problems = [cls._problem(raw, loc, reason) for loc, reason in raw.problems]
+        problems = [cls._problem(raw, loc, reason, from_model=False) for loc, reason in raw.problems]
         try:
             record = CaseRecord.model_validate(raw.data)
         except ValidationError as exc:
@@ -149,14 +149,15 @@ class Validator:
         return record
 
     @staticmethod
-    def _problem(raw: RawRecord, loc: tuple[Any, ...], reason: str) -> Problem:
-        """A problem, located in the export's terms when the record was assembled from tables."""
+    def _problem(raw: RawRecord, loc: tuple[Any, ...], reason: str, from_model: bool = True) -> Problem:
+        """A problem, located in the export's terms when the record was assembled from tables (a problem the
+        model found, away from any one column, is prefixed with the field it concerns)."""
         if raw.locator is None:
             return Problem(pointer=_pointer(loc), reason=reason)
         where, has_column = raw.locator.locate(tuple(loc))
         if has_column and reason == "required field is missing":
             reason = "is empty, but a value is required"
-        elif not has_column and loc:
+        elif from_model and not has_column and loc:
             reason = f"{'.'.join(str(p) for p in loc)}: {reason}"
         return Problem(pointer=_pointer(loc), reason=reason, where=where or f"{raw.source} {raw.position}")
 
