@@ -21,7 +21,7 @@ from qa_engine.errors import InputError
 from qa_engine.layout import RECORD
 from qa_engine.mapping import WHITESPACE, CellError, Mapping, Table
 from qa_engine.rules import suggest
-from qa_engine.sources import COLUMN_INDEXES, Locator, RawRecord
+from qa_engine.sources import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
 from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, open_export
 
 __all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
@@ -146,10 +146,13 @@ class _Builder:
         self.data: dict[str, Any] = {}
         self.locator = Locator({}, columns_key)
         self.problems: list[tuple[tuple[Any, ...], str]] = []
+        self.size = 0
+        """Characters read into this record, held to the record size limit."""
 
     def fill(self, obj: dict[str, Any], base: tuple[Any, ...], table: Table, label: str, number: int,
              cells: dict[str, str], problem: str | None) -> None:
         self.locator.objects.setdefault(base, (label, number, table.name))
+        self.size += sum(len(text) for text in cells.values())
         if problem:
             self.problems.append((base, problem))
         for column in table.columns:
@@ -186,7 +189,7 @@ def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> t
 
 
 def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[str, TableReader], number: int,
-              cells: dict[str, str], problem: str | None) -> RawRecord:
+              cells: dict[str, str], problem: str | None, limits: Limits) -> RawRecord:
     root_label = readers[RECORD].label
     b = _Builder(columns_key)
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
@@ -234,6 +237,10 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
                 made.append(obj)
             if made:
                 _set(holder, tuple(sub.split(".")), made)
+    if b.size > limits.max_record_bytes:
+        return RawRecord(root_label, f"row {number}", {"case_id": b.data.get("case_id")}, error=(
+            f"the case's rows hold {b.size:,} characters, over the limit of {limits.max_record_bytes:,} "
+            "(see --max-record-bytes): a case file is a few kilobytes; check the join columns"))
     return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems))
 
 
@@ -249,7 +256,7 @@ def _unmatched(table: Table, label: str, root_label: str, row: int, key: str) ->
     return RawRecord(label, f"row {row}", error=reason, unmatched=True)
 
 
-def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
+def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawRecord]:
     """Every case record of an export (one per row of its record table, in order), then every unmatched row.
 
     Raises:
@@ -266,7 +273,7 @@ def read_export(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
         log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(),
                  missing=[t.name for t in mapping.ordered() if t.name not in readers])
         for number, cells, problem in readers[RECORD].rows():
-            yield _assemble(mapping, columns_key, stage, readers, number, cells, problem)
+            yield _assemble(mapping, columns_key, stage, readers, number, cells, problem, limits)
         for table in mapping.ordered()[1:]:
             if table.name not in readers:
                 continue

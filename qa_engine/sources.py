@@ -195,7 +195,7 @@ def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[Ra
     path = Path(name)
     source = str(path)
     if is_export(path):
-        yield from read_export(path, export_mapping(name, mapping))
+        yield from read_export(path, export_mapping(name, mapping), limits)
         return
     try:
         handle = path.open("rb")

@@ -354,3 +354,15 @@ def test_any_record_table_is_read_or_refused_with_a_reason(tmp_path_factory, row
     for result in results:
         if isinstance(result, Rejection):
             assert result.problems and all(p.where and p.reason for p in result.problems)
+
+
+def test_a_case_whose_rows_exceed_the_record_size_limit_is_rejected(tmp_path):
+    from qa_engine.sources import Limits
+
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN,
+                                "contacts.csv": CONTACTS + "".join(f"K-{n},O-2,05/02/2016,UA,{'x' * 90}\n" for n in range(20))})
+    mapping = load_mapping(_mapping(tmp_path))
+    one, two, _ = [Validator.check(r) for r in read_inputs([str(folder)], Limits(max_record_bytes=1024), mapping)]
+    assert isinstance(one, CaseRecord)
+    assert isinstance(two, Rejection) and two.case_id == "O-2"
+    assert "over the limit of 1,024 (see --max-record-bytes)" in two.reason
