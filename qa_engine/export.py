@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,17 @@ def _rows(table: Table, record: dict[str, Any]) -> Iterator[list[Any]]:
             yield [*keys, *(_get(item, c.field.path) for c in table.columns)]
 
 
+_OOXML_LITERAL = re.compile("_x(?=[0-9A-Fa-f]{4}_)")
+
+
+def _ooxml_escape(text: str) -> str:
+    """Text as a workbook must store it: a carriage return as ``_x000D_`` (XML would turn it into a line feed),
+    and a literal ``_xHHHH_`` as ``_x005F_xHHHH_`` (see tables.ooxml_unescape)."""
+    if "_x" in text:
+        text = _OOXML_LITERAL.sub("_x005F_x", text)
+    return text.replace("\r", "_x000D_")
+
+
 def _header(table: Table) -> list[str]:
     return [column for _, column in table.join] + [c.column or c.field.path for c in table.columns]
 
@@ -129,6 +141,7 @@ class _Workbook:
                        "cannot store; export to a CSV folder instead")
                 raise InputError(msg) from exc
             if isinstance(value, str):
+                cell.value = _ooxml_escape(value)
                 cell.data_type = "s"  # text that starts with "=" stays text, never a formula
             elif isinstance(value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
@@ -141,6 +154,9 @@ class _Workbook:
         tmp.replace(self.out)
 
     def abandon(self) -> None:
+        for sheet in self.sheets.values():  # finish each sheet's writer, so nothing is left half-open
+            with contextlib.suppress(Exception):
+                sheet.close()
         self.out.with_name(self.out.name + ".partial").unlink(missing_ok=True)
 
 

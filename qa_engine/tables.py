@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,21 @@ def _delimiter(sample: str) -> str:
         return best if counts[best] else ","
 
 
+_OOXML_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def ooxml_unescape(text: str) -> str:
+    """Text as Excel meant it: a workbook stores a carriage return as ``_x000D_`` (and a literal ``_x000D_`` as
+    ``_x005F_x000D_``), which openpyxl leaves as it is."""
+    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
 def _cell(value: Any) -> str:
     """A workbook cell as the text a CSV export of it would hold (dates as yyyy-mm-dd)."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        return ooxml_unescape(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
