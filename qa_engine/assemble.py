@@ -9,6 +9,7 @@ claims is reported (an unmatched row), never dropped.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +23,13 @@ from qa_engine.layout import RECORD
 from qa_engine.mapping import WHITESPACE, CellError, Mapping, Table
 from qa_engine.rules import suggest
 from qa_engine.sources import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
-from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, open_export
+from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, normal_name, open_export
 
 __all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
 
 log = structlog.get_logger("qa_engine.assemble")
+REQUIRED_SINGLE = frozenset({"child", "order"})
+"""Single-object tables every case must have a row in (a missing child row would silently read as defaults)."""
 
 
 def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> dict[str, TableReader]:
@@ -49,15 +52,57 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
             msg = (f"{path}: no {wanted} for the mapping's {table.name} table"
                    f"{suggest(table.sheet if export.workbook else table.file, export.names())}; it has: {have}")
             raise InputError(msg)
-        header = reader.header()
-        needed = {column for _, column in table.join} | {h for c in table.columns if c.field.required for h in c.headers()}
-        for column in table.used_columns():
-            if column not in header and not (mapping.allow_missing and column not in needed):
-                msg = (f'{reader.label}: no column "{column}" (the mapping\'s {table.name} table reads it)'
-                       f"{suggest(column, header)}; the columns are: {', '.join(header) or 'none'}")
-                raise InputError(msg)
+        _match_columns(reader, table, mapping.allow_missing)
         readers[table.name] = reader
+    if mapping.allow_missing:
+        _refuse_unknown_tables(path, export, mapping, readers)
     return readers
+
+
+def _match_columns(reader: TableReader, table: Table, strict_header: bool) -> None:
+    """Check the header has the columns the table reads (ignoring case and spacing, which ``reader`` then renames);
+    with ``strict_header`` (a layout that may leave columns out), a column it does not know is an error too."""
+    header = reader.header()
+    by_normal: dict[str, list[str]] = {}
+    for name in header:
+        by_normal.setdefault(normal_name(name), []).append(name)
+    rename: dict[str, str] = {}
+    needed = {column for _, column in table.join} | {h for c in table.columns if c.field.required for h in c.headers()}
+    used = table.used_columns()
+    if header and not any(c in header or normal_name(c) in by_normal for c in used):
+        msg = (f"{reader.label}: none of the columns the mapping's {table.name} table reads is in row 1: "
+               "does the file start with its header row?")
+        raise InputError(msg)
+    for column in used:
+        if column in header:
+            continue
+        near = by_normal.get(normal_name(column), [])
+        if len(near) == 1:
+            rename[near[0]] = column
+        elif not strict_header or column in needed:
+            msg = (f'{reader.label}: no column "{column}" (the mapping\'s {table.name} table reads it)'
+                   f"{suggest(column, header)}; the columns are: {', '.join(header) or 'none'}")
+            raise InputError(msg)
+    if strict_header:
+        known = set(used)
+        for name in header:
+            if rename.get(name, name) not in known and name:
+                msg = (f'{reader.label}: column "{name}" is not a column of the {table.name} table'
+                       f"{suggest(name, known)}; rename it, or remove it from the file")
+                raise InputError(msg)
+    reader.rename = rename or None
+
+
+def _refuse_unknown_tables(path: Path, export: Export, mapping: Mapping, readers: dict[str, TableReader]) -> None:
+    """In a layout that may leave tables out, a table it does not know is a misnamed one: refuse it, naming the nearest."""
+    known = {(Path(r.label).name if not export.workbook else r.sheet) for r in readers.values()}
+    expected = [t.sheet if export.workbook else t.file for t in mapping.ordered()]
+    for name in export.names():
+        if name not in known:
+            kind = "sheet" if export.workbook else "file"
+            msg = (f"{path}: {kind} {name!r} is not a table of {mapping.name}{suggest(name, expected)}; "
+                   f"rename it, or move it out of the export")
+            raise InputError(msg)
 
 
 def export_files(path: Path, mapping: Mapping) -> list[Path]:
@@ -99,17 +144,22 @@ class _Stage:
         self.db.execute("COMMIT")
         self.db.execute(f"CREATE INDEX {name}_k ON {name} (k)")
 
-    def take(self, table: Table, key: tuple[str, ...]) -> list[tuple[int, dict[str, str], str | None]]:
-        """The rows with this key, in row order, marked as claimed (none for a table the export does not have)."""
+    def take(self, table: Table, key: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], str | None, bool]]:
+        """The rows with this key, in row order, marked as claimed: (row, cells, problem, already claimed before).
+        None for a table the export does not have. Lazy, so a caller can stop at a size limit."""
         if table.name not in self.names:
-            return []
+            return
         name = self.names[table.name]
         k = _join_key(list(key))
-        found = self.db.execute(f"SELECT row, cells, problem FROM {name} WHERE k = ? ORDER BY row", (k,)).fetchall()
-        if found:
-            self.db.execute(f"UPDATE {name} SET used = 1 WHERE k = ? AND used = 0", (k,))
         columns = table.used_columns()
-        return [(row, dict(zip(columns, orjson.loads(cells), strict=True)), problem) for row, cells, problem in found]
+        claimed = self.db.execute(f"SELECT max(used) FROM {name} WHERE k = ?", (k,)).fetchone()[0]
+        if claimed is None:
+            return
+        if not claimed:
+            self.db.execute(f"UPDATE {name} SET used = 1 WHERE k = ?", (k,))
+        for row, cells, problem in self.db.execute(f"SELECT row, cells, problem FROM {name} WHERE k = ? ORDER BY row",
+                                                   (k,)):
+            yield row, dict(zip(columns, orjson.loads(cells), strict=True)), problem, bool(claimed)
 
     def counts(self) -> dict[str, int]:
         """Rows staged, by table."""
@@ -155,6 +205,7 @@ class _Builder:
         self.size += sum(len(text) for text in cells.values())
         if problem:
             self.problems.append((base, problem))
+            return  # its cells are shifted: reading them would misplace values (and could echo personal ones)
         for column in table.columns:
             try:
                 value = column.read_row(cells)
@@ -198,15 +249,17 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
             continue
         label = readers[table.name].label
         target = table.target
+        on = " and ".join(f'"{column}"' for _, column in table.join)
         if not target.many:
             key = _key(table, b.data, None)
-            rows = stage.take(table, key) if key else []
+            rows = list(itertools.islice(stage.take(table, key), 2)) if key else []
             if len(rows) > 1:
-                on = " and ".join(field for field, _ in table.join)
-                b.problems.append(((table.name,), f"rows {rows[0][0]} and {rows[1][0]} both join this case (on {on}); "
-                                                 f"keep one row per {on}"))
+                b.problems.append(((), f"{label} rows {rows[0][0]} and {rows[1][0]} both join this case (on column "
+                                       f"{on}); keep one row per case"))
+            elif not rows and table.name in REQUIRED_SINGLE:
+                b.problems.append(((), f"{label} has no row for this case (joined on column {on})"))
             if rows:
-                row, row_cells, row_problem = rows[0]
+                row, row_cells, row_problem, _ = rows[0]
                 b.fill(b.data.setdefault(table.name, {}), (table.name,), table, label, row, row_cells, row_problem)
             continue
         if target.parent is None:
@@ -219,29 +272,35 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
             parents = [((*path_parent, i), item, item) for i, item in enumerate(items)]
             path = (target.name[len(target.parent) + 1:],)
             sub = path[0]
-            seen: dict[tuple[str, ...], int] = {}
-            for i, (_, item, _) in enumerate(parents):
-                key = _key(table, b.data, item)
-                if key is not None and key in seen:
-                    b.problems.append(((*path_parent, i), f"two {target.parent} items of this case have the same "
-                                       f"{', '.join(f for f, _ in table.join)}, so {label} rows cannot be told apart"))
-                if key is not None:
-                    seen[key] = i
+        seen: set[tuple[str, ...]] = set()
         for base, item, holder in parents:
             key = _key(table, b.data, item)
-            rows = stage.take(table, key) if key else []
+            if key is None:
+                continue
             made = []
-            for index, (row, row_cells, row_problem) in enumerate(rows):
+            for index, (row, row_cells, row_problem, claimed) in enumerate(stage.take(table, key)):
+                if key in seen or claimed:
+                    owner = f"another {target.parent} item of this case" if key in seen else "an earlier case"
+                    b.problems.append((base, f"{label} row {row} joins this case and also {owner} (on column {on}); "
+                                             "a row belongs to one case: join on the case's own key"))
+                    break
                 obj: dict[str, Any] = {}
                 b.fill(obj, base + path + (index,), table, label, row, row_cells, row_problem)
                 made.append(obj)
+                if b.size > limits.max_record_bytes:
+                    return _too_big(root_label, number, b, limits)
+            seen.add(key)
             if made:
                 _set(holder, tuple(sub.split(".")), made)
     if b.size > limits.max_record_bytes:
-        return RawRecord(root_label, f"row {number}", {"case_id": b.data.get("case_id")}, error=(
-            f"the case's rows hold {b.size:,} characters, over the limit of {limits.max_record_bytes:,} "
-            "(see --max-record-bytes): a case file is a few kilobytes; check the join columns"))
+        return _too_big(root_label, number, b, limits)
     return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems))
+
+
+def _too_big(root_label: str, number: int, b: _Builder, limits: Limits) -> RawRecord:
+    return RawRecord(root_label, f"row {number}", {"case_id": b.data.get("case_id")}, error=(
+        f"the case's rows hold over {limits.max_record_bytes:,} characters, the limit for one case (see "
+        "--max-record-bytes): a case file is a few kilobytes; check the columns that join the tables"))
 
 
 def _unmatched(table: Table, label: str, root_label: str, row: int, key: str) -> RawRecord:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_engine.errors import InputError
 from qa_engine.files import AtomicFile
 from qa_engine.layout import RECORD
 from qa_engine.mapping import FLAT_MAPPING, Mapping, Table, load_mapping
@@ -76,12 +75,16 @@ def _rows(table: Table, record: dict[str, Any]) -> Iterator[list[Any]]:
 _OOXML_LITERAL = re.compile("_x(?=[0-9A-Fa-f]{4}_)")
 
 
+_OOXML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f]")
+
+
 def _ooxml_escape(text: str) -> str:
-    """Text as a workbook must store it: a carriage return as ``_x000D_`` (XML would turn it into a line feed),
-    and a literal ``_xHHHH_`` as ``_x005F_xHHHH_`` (see tables.ooxml_unescape)."""
+    """Text as a workbook must store it: a carriage return or other control character as ``_xHHHH_`` (XML cannot
+    hold them, or turns a carriage return into a line feed), and a literal ``_xHHHH_`` as ``_x005F_xHHHH_`` (see
+    tables.ooxml_unescape, which reads them back, as Excel does)."""
     if "_x" in text:
         text = _OOXML_LITERAL.sub("_x005F_x", text)
-    return text.replace("\r", "_x000D_")
+    return _OOXML_CONTROL.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
 
 
 def _header(table: Table) -> list[str]:
@@ -124,7 +127,6 @@ class _Workbook:
 
     def row(self, table: Table, values: list[Any], case_id: str) -> None:
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.utils.exceptions import IllegalCharacterError
 
         sheet = self.sheets[table.name]
         cells = []
@@ -134,14 +136,8 @@ class _Workbook:
                     value = dt.date.fromisoformat(value)
             elif isinstance(value, list):
                 value = _text(value, self.separator)
-            try:
-                cell = WriteOnlyCell(sheet, value=value)
-            except IllegalCharacterError as exc:
-                msg = (f"case {case_id}: a value in the {table.name} table holds a control character a workbook "
-                       "cannot store; export to a CSV folder instead")
-                raise InputError(msg) from exc
+            cell = WriteOnlyCell(sheet, value=_ooxml_escape(value) if isinstance(value, str) else value)
             if isinstance(value, str):
-                cell.value = _ooxml_escape(value)
                 cell.data_type = "s"  # text that starts with "=" stays text, never a formula
             elif isinstance(value, dt.date):
                 cell.number_format = "yyyy-mm-dd"

@@ -8,7 +8,6 @@ loaded, naming the table and the field, not halfway through a batch.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from qa_engine.errors import MappingError
 from qa_engine.layout import RECORD, FieldSpec, Target, targets
@@ -33,21 +33,19 @@ TODO = "TODO"
 """What `qa-engine mapping init` writes where a person must decide; a mapping that still holds one does not load."""
 _TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _FALSE = frozenset({"n", "no", "false", "f", "0"})
-_TOKENS = re.compile(r"yyyy|yy|mmmm|mmm|mm|m|dd|d")
+_TOKENS = re.compile(r"[hH]{1,2}:mm(:ss)?|yyyy|yy|mmmm|mmm|mm|m|dd|d")
 _STRPTIME = {"yyyy": "%Y", "yy": "%y", "mmmm": "%B", "mmm": "%b", "mm": "%m", "m": "%m", "dd": "%d", "d": "%d"}
-_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$")
+_TRAILING_TIME = re.compile(r"(?:[ T]+)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
+_INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
 _SHOWN = 60
 WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
 """What a cell is trimmed of: Unicode White_Space, as the record model trims text (str.strip would also drop \\x1c-\\x1f)."""
 
 
 def without_time(text: str) -> str:
-    """A date cell without a time after it (``15/02/2016 00:00`` -> ``15/02/2016``): a date field holds a day."""
-    for sep in (" ", "T"):
-        head, _, tail = text.partition(sep)
-        if tail and _TIME.match(tail.strip().removesuffix("Z")):
-            return head
-    return text
+    """A date cell without a time after it (``15/02/2016 00:00``, ``2016-02-15T10:00:00+01:00`` -> the date as
+    written): a date field holds the day the export shows, never one shifted by a time zone."""
+    return _TRAILING_TIME.sub("", text)
 
 
 class CellError(ValueError):
@@ -58,7 +56,14 @@ def strptime_format(text: str) -> str:
     """``dd/mm/yyyy`` as ``%d/%m/%Y`` (a format already written with % is kept)."""
     if "%" in text:
         return text
-    return _TOKENS.sub(lambda m: _STRPTIME[m.group(0)], text)
+
+    def token(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if ":" in found:  # a time: hh:mm or hh:mm:ss
+            return "%H:%M:%S" if found.endswith(":ss") else "%H:%M"
+        return _STRPTIME[found]
+
+    return _TOKENS.sub(token, text)
 
 
 def _normal(text: str) -> str:
@@ -86,6 +91,8 @@ class Column:
     """(strptime format, the format as the mapping wrote it) pairs, tried in order."""
     separator: str = ";"
     null_values: frozenset[str] = frozenset()
+    null_dates: frozenset[str] = frozenset()
+    """The null values that are dates (the CLD's 01/01/1900), as yyyy-mm-dd: a date cell equal to one is empty."""
     flags: tuple[tuple[str, Any], ...] = ()
     """For a list field fed by yes/no columns, one per value: (column, the value a yes adds)."""
 
@@ -152,7 +159,8 @@ class Column:
             found = _lookup(text, self._codes)
             if found is not _NO:
                 return found
-        if not text or (self.null_values and text.casefold() in self.null_values):
+        if not text or (self.null_values and (text.casefold() in self.null_values
+                                              or without_time(text).casefold() in self.null_values)):
             return None
         return self._convert(text)
 
@@ -177,29 +185,33 @@ class Column:
                 return False
             raise CellError(f"{show(text, spec)} is not yes or no (Y, N, Yes, No, true, false, 1 or 0)")
         if spec.kind == "integer":
-            try:
-                number = float(text)
-            except ValueError:
-                number = math.nan
-            if not math.isfinite(number) or number != int(number):
+            if not _INTEGER.fullmatch(text):
                 raise CellError(f"{show(text, spec)} is not a whole number")
-            return int(number)
+            return int(text.split(".")[0])
         return text
 
     def _date(self, text: str) -> str:
         day_only = without_time(text)
         for candidate in (text, day_only) if day_only != text else (text,):
-            for fmt, _ in self.date_formats:
-                day = _parse_date(candidate, fmt)
-                if day is not None:
-                    return day
-            if len(candidate) == 10 and candidate[4] == "-" and candidate[7] == "-":
-                try:
-                    return dt.date.fromisoformat(candidate).isoformat()
-                except ValueError:
-                    pass
+            day = self._day(candidate)
+            if day is not None:
+                return None if day in self.null_dates else day
         shown = " or ".join(label for _, label in self.date_formats) or "yyyy-mm-dd"
-        raise CellError(f"{show(text, self.field)} is not a date in the format {shown}")
+        hint = " (an Excel date number: format the column as a date before exporting)" if (
+            text.isdigit() and 10_000 <= int(text) <= 80_000 and not self.field.personal) else ""
+        raise CellError(f"{show(text, self.field)} is not a date in the format {shown}{hint}")
+
+    def _day(self, text: str) -> str | None:
+        for fmt, _ in self.date_formats:
+            day = _parse_date(text, fmt)
+            if day is not None:
+                return day
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            try:
+                return dt.date.fromisoformat(text).isoformat()
+            except ValueError:
+                return None
+        return None
 
 
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -285,7 +297,7 @@ def _date_formats(path: Path | None, where: str, formats: list[str]) -> tuple[tu
         try:
             dt.date(2016, 2, 15).strftime(fmt)
             dt.datetime.strptime(dt.date(2016, 2, 15).strftime(fmt), fmt)
-        except ValueError as exc:
+        except (ValueError, re.error) as exc:
             _fail(path, f"{where}: date format {text!r} cannot be used ({exc})")
         if not any(code in fmt for code in ("%d", "%m", "%b", "%B")):
             _fail(path, f"{where}: date format {text!r} has no day or month (write it like dd/mm/yyyy)")
@@ -339,13 +351,19 @@ def _column(path: Path | None, table: str, target: Target, field_name: str, raw:
         return Column(spec, None, constant=raw["value"])
     values = raw.get("values") or {}
     for code, value in values.items():
+        if not isinstance(code, str):
+            _fail(path, f"{where}: code {code!r} was read by YAML as {type(code).__name__}, not as text: put it in "
+                        "quotes (\"Yes\": ..., \"01\": ...)")
         _check_value(path, where, spec, code, value)
     kind = spec.item.kind if spec.kind == "list" and spec.item else spec.kind
     if values and kind not in ("enum", "boolean", "string", "integer", "date"):
         _fail(path, f"{where}: 'values' cannot be used for this field")
     formats = _date_formats(path, where, raw["date_formats"]) if "date_formats" in raw else defaults["date_formats"]
+    probe = Column(spec, raw["column"], date_formats=formats)
+    null_dates = frozenset(filter(None, (probe._day(without_time(v)) for v in defaults["null_texts"])))
     return Column(spec, raw["column"], values=tuple((str(k), v) for k, v in values.items()), date_formats=formats,
-                  separator=raw.get("separator", defaults["separator"]), null_values=defaults["null_values"])
+                  separator=raw.get("separator", defaults["separator"]), null_values=defaults["null_values"],
+                  null_dates=null_dates)
 
 
 def _join(path: Path | None, name: str, target: Target, join: dict[str, str], tables: dict[str, Any]) -> tuple:
@@ -386,11 +404,24 @@ def load_mapping(path: Path | str) -> Mapping:
     """
     path = Path(path)
     data = load_yaml(path, MappingError)
-    errors = sorted(Draft202012Validator(load_schema("mapping")).iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
-        _fail(path, f"at {where}: {errors[0].message}")
+    error = best_match(Draft202012Validator(load_schema("mapping")).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        _fail(path, f"at {where}: {error.message}")
+    todos = list(_todos(data))
+    if len(todos) > 1:
+        shown = "; ".join(todos[:20]) + (f"; and {len(todos) - 20} more" if len(todos) > 20 else "")
+        _fail(path, f"{len(todos)} TODOs are still to settle: {shown}")
     return build_mapping(data, path)
+
+
+def _todos(node: Any, where: str = "") -> Any:
+    """Where a mapping still says TODO (a value, or a column)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _todos(value, f"{where}.{key}" if where else str(key))
+    elif node == TODO:
+        yield where
 
 
 def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
@@ -400,6 +431,7 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
         "date_formats": _date_formats(path, "date_formats", data.get("date_formats", list(DEFAULT_DATE_FORMATS))),
         "separator": data.get("separator", ";"),
         "null_values": frozenset(v.strip().casefold() for v in data.get("null_values", [])),
+        "null_texts": tuple(v.strip() for v in data.get("null_values", [])),
     }
     raw_tables: dict[str, Any] = data["tables"]
     tables: dict[str, Table] = {}

@@ -18,7 +18,7 @@ from typing import Any
 
 from qa_engine.errors import InputError
 
-__all__ = ["Export", "TableReader", "open_export"]
+__all__ = ["Export", "TableReader", "kind_hint", "normal_name", "open_export"]
 
 _SAMPLE = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -57,13 +57,19 @@ def detect_encoding(path: Path) -> str:
 
 
 def _delimiter(sample: str) -> str:
+    """The delimiter that splits the header line into the most columns (quotes respected); comma if none does."""
     header = sample.splitlines()[0] if sample else ""
-    try:
-        return csv.Sniffer().sniff(header, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        counts = {d: header.count(d) for d in _DELIMITERS}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] else ","
+    best, most = ",", 1
+    for candidate in _DELIMITERS:
+        fields = len(next(csv.reader([header], delimiter=candidate), []))
+        if fields > most:
+            best, most = candidate, fields
+    return best
+
+
+def normal_name(name: str) -> str:
+    """A column, file or sheet name compared ignoring case, spacing, hyphens and underscores."""
+    return re.sub(r"[\s_-]+", " ", name).strip().casefold()
 
 
 _OOXML_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
@@ -103,6 +109,8 @@ class TableReader:
     delimiter: str = "auto"
     export: Export | None = None
     """For a sheet: the export holding the open workbook."""
+    rename: dict[str, str] | None = None
+    """Header as written -> the name the mapping uses for it, where they differ only in case or spacing."""
 
     def header(self) -> list[str]:
         """The column names in row 1, stripped."""
@@ -113,20 +121,29 @@ class TableReader:
         return []
 
     def rows(self) -> Iterator[tuple[int, dict[str, str], str | None]]:
-        """(row number, cells by column name, problem or None) for every non-blank row after the header."""
+        """(row number, cells by column name, problem or None) for every non-blank row after the header.
+
+        A row with a different number of cells from the header has a problem: its cells are shifted, so
+        none of them is read (a delimiter inside an unquoted value, or a line cut short).
+        """
         rows = self._rows()
         header: list[str] | None = None
         for number, cells in rows:
             if header is None:
                 header = [c.strip().lstrip("\ufeff") for c in cells]
                 self._check_header(header)
+                if self.rename:
+                    header = [self.rename.get(h, h) for h in header]
                 continue
             if not any(c.strip() for c in cells):
                 continue
             problem = None
-            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-                problem = (f"row has {len(cells)} cells but the header has {len(header)} columns "
-                           "(a delimiter inside a value that is not quoted?)")
+            if self.sheet is not None:  # a sheet row is as wide as the sheet: only a value past the header counts
+                if any(c.strip() for c in cells[len(header):]):
+                    problem = f"row has a value in column {len(header) + 1}, which has no header"
+            elif len(cells) != len(header):
+                problem = (f"row has {len(cells)} cells but the header has {len(header)} columns, so its values "
+                           "cannot be told apart (a delimiter inside a value that is not quoted, or a line cut short?)")
             yield number, dict(zip(header, cells, strict=False)), problem
 
     def _check_header(self, header: list[str]) -> None:
@@ -144,6 +161,13 @@ class TableReader:
             yield from self._csv_rows()
 
     def _csv_rows(self) -> Iterator[tuple[int, list[str]]]:
+        try:
+            yield from self._csv_rows_unguarded()
+        except OSError as exc:
+            msg = f"cannot read {self.label}: {exc.strerror or exc}"
+            raise InputError(msg) from exc
+
+    def _csv_rows_unguarded(self) -> Iterator[tuple[int, list[str]]]:
         encoding = detect_encoding(self.path) if self.encoding == "auto" else self.encoding
         try:
             codecs.lookup(encoding)
@@ -158,10 +182,11 @@ class TableReader:
         old = csv.field_size_limit(_FIELD_LIMIT)
         try:
             with self.path.open(encoding=encoding, newline="") as handle:
-                for number, cells in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
+                for number, cells in enumerate(csv.reader(handle, delimiter=delimiter, strict=True), start=1):
                     yield number, cells
         except csv.Error as exc:
-            msg = f"{self.label} row {number + 1}: cannot be read as CSV ({exc}); an unclosed quote?"
+            hint = "a quote that is never closed" if "end of data" in str(exc) else "a stray quote inside a value"
+            msg = f"{self.label} row {number + 1}: cannot be read as CSV ({exc}): {hint}?"
             raise InputError(msg) from exc
         except UnicodeDecodeError as exc:
             msg = f"{self.label}: not {encoding} text after row {number}; set 'encoding' in the mapping"
@@ -171,7 +196,8 @@ class TableReader:
 
     def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
         sheet = (self.export or Export(self.path)).book()[self.sheet]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=sheet.min_row or 1):
+        sheet.reset_dimensions()  # never trust the size a file records: read every row and column there is
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [_cell(v) for v in values]
 
 
@@ -213,20 +239,30 @@ class Export:
     def names(self) -> list[str]:
         """The tables present: sheet names of a workbook, or the .csv files of a folder."""
         if self.workbook:
-            return list(self.book().sheetnames)
+            return [sheet.title for sheet in self.book().worksheets]  # not chart sheets
         return sorted(p.name for p in self.path.iterdir() if p.suffix.lower() in (".csv", ".txt") and p.is_file())
 
     def table(self, file: str, sheet: str, encoding: str | None = None, delimiter: str | None = None) -> TableReader | None:
         """The table a mapping names by file (in a folder) or sheet (in a workbook), or None if absent; ``encoding``
         and ``delimiter`` override the export's for this file."""
         if self.workbook:
-            if sheet in self.names():
-                return TableReader(f'{self.path.name} sheet "{sheet}"', self.path, sheet=sheet, export=self)
+            found = self._find(sheet)
+            if found is None:
+                return None
+            return TableReader(f'{self.path.name} sheet "{found}"', self.path, sheet=found, export=self)
+        name = self._find(file)
+        if name is None:
             return None
-        path = self.path / file
-        if not path.is_file():
-            return None
+        path = self.path / name
         return TableReader(str(path), path, encoding=encoding or self._encoding, delimiter=delimiter or self._delimiter)
+
+    def _find(self, wanted: str) -> str | None:
+        """The table named ``wanted``: exactly, else ignoring case and spacing (Contacts.csv for contacts.csv)."""
+        names = self.names()
+        if wanted in names:
+            return wanted
+        matches = [n for n in names if normal_name(n) == normal_name(wanted)]
+        return matches[0] if len(matches) == 1 else None
 
     def files(self) -> list[Path]:
         """The files a run's manifest should hash."""
@@ -238,4 +274,17 @@ def open_export(path: Path, encoding: str = "auto", delimiter: str = "auto") -> 
     if not path.exists():
         msg = f"cannot read {path}: no such file or folder"
         raise InputError(msg)
+    if not path.is_dir() and path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        msg = f"{path} is not a folder of CSV files or an .xlsx workbook: {kind_hint(path)}"
+        raise InputError(msg)
     return Export(path, encoding, delimiter)
+
+
+def kind_hint(path: Path) -> str:
+    """What to give instead of a file that is not an export of tables."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "give the folder that holds the export's CSV files (with --mapping, unless it is in the flat layout)"
+    if suffix in (".xls", ".ods"):
+        return "save it as an .xlsx workbook (Excel: File > Save As > Excel Workbook), or as CSV files in a folder"
+    return "give a folder of CSV files or an .xlsx workbook"

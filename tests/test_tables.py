@@ -230,10 +230,11 @@ def test_a_row_with_more_cells_than_the_header_is_reported(tmp_path):
 
 
 def test_an_unclosed_quote_is_an_input_error_naming_the_row(tmp_path):
-    contacts = CONTACTS + 'K-4,O-2,06/02/2016,ATT,"never closed\n' + "x" * 10 + "\n"
+    """A quote never closed would swallow every later row into one note: the export is refused, naming the row."""
+    contacts = CONTACTS + 'K-4,O-2,06/02/2016,ATT,"never closed\n' + "K-5,O-2,07/02/2016,ATT,\n"
     folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
-    records = _read(folder, _mapping(tmp_path))  # the quoted cell runs to the end of the file: one long note
-    assert records[1].contacts[-1].note.startswith("never closed")
+    with pytest.raises(InputError, match=r"contacts.csv row 5: cannot be read as CSV .*a quote that is never closed"):
+        _read(folder, _mapping(tmp_path))
 
 
 def test_excel_resaved_flat_layout_still_reads(tmp_path):
@@ -365,4 +366,4 @@ def test_a_case_whose_rows_exceed_the_record_size_limit_is_rejected(tmp_path):
     one, two, _ = [Validator.check(r) for r in read_inputs([str(folder)], Limits(max_record_bytes=1024), mapping)]
     assert isinstance(one, CaseRecord)
     assert isinstance(two, Rejection) and two.case_id == "O-2"
-    assert "over the limit of 1,024 (see --max-record-bytes)" in two.reason
+    assert "over 1,024 characters, the limit for one case (see --max-record-bytes)" in two.reason
