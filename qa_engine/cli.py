@@ -241,8 +241,11 @@ def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_de
         for line in r.lines():
             click.echo(line)
     rows = sum(result.rows.values())
+    invalid = sum(1 for r in result.rejections if r.kind == "record")
+    unmatched = len(result.rejections) - invalid
     click.echo(f"Wrote {result.cases} cases ({rows} rows in {len(result.rows)} tables) to {out}"
-               + (f"; {len(result.rejections)} records not valid, left out." if result.rejections else "."))
+               + (f"; {invalid} records not valid, left out" if invalid else "")
+               + (f"; {unmatched} table rows joined no case, left out" if unmatched else "") + ".")
     if result.rejections:
         sys.exit(EXIT_FINDINGS)
 

@@ -31,7 +31,7 @@ from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
 from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME, CaseRecord
 from qa_engine.rules import SEVERITY_RANK, Policy, RulePack, load_policy, load_rules
-from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, export_mapping, read_inputs
+from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, export_mapping, read_inputs, refuse_lone_table
 from qa_engine.validation import Rejection, Validator
 
 if TYPE_CHECKING:
@@ -329,6 +329,7 @@ def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
         if is_export(path):
             check_export(path, export_mapping(name, mapping))
             continue
+        refuse_lone_table(path)
         if not path.is_file() or not os.access(path, os.R_OK):
             msg = f"cannot read {name}: no such file, or not readable"
             raise InputError(msg)

@@ -186,6 +186,18 @@ def export_mapping(name: str, mapping: Mapping | None) -> Mapping:
     return load_mapping(FLAT_MAPPING)
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xls", ".ods")
+
+
+def refuse_lone_table(path: Path) -> None:
+    """A single CSV file or an old-style workbook is not a JSON input: say what to give instead."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        from qa_engine.tables import kind_hint
+
+        msg = f"{path} is not a JSON file: {kind_hint(path)}"
+        raise InputError(msg)
+
+
 def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[RawRecord]:
     if name == "-":
         yield from _stdin(sys.stdin.buffer, limits)
@@ -197,6 +209,7 @@ def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[Ra
     if is_export(path):
         yield from read_export(path, export_mapping(name, mapping), limits)
         return
+    refuse_lone_table(path)
     try:
         handle = path.open("rb")
     except OSError as exc:

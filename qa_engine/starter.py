@@ -21,7 +21,9 @@ __all__ = ["Starter", "starter_mapping"]
 
 _MAX_CODES = 20
 """A column with more different values than this in the sample is not treated as a code column."""
-_MAX_CODE_LENGTH = 60
+_MAX_CODE_LENGTH = 40
+_MAX_CODE_WORDS = 4
+"""A code is short: "Unacceptable absence", "First Warning Letter Sent"; a cell longer than this is text."""
 _SINGLE = ("child", "order", "court")
 """The single objects of a record: filled by the record table, or by a table of their own with one row per case."""
 _CASE_KEYS = ("case_id", "order.order_id", "child.child_id")
@@ -493,12 +495,19 @@ def _date_formats(dates: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     return formats, notes
 
 
+def _looks_like_text(cell: str) -> bool:
+    """A cell that reads as free text rather than a code (so it may name a person, and is never copied)."""
+    return len(cell) > _MAX_CODE_LENGTH or len(cell.split()) > _MAX_CODE_WORDS
+
+
 def _values_lines(spec: FieldSpec, samples: list[str], separator: str) -> list[str]:
     """The lines of a column's ``values`` map for the codes sampled (empty when every code reads as it is)."""
     item = spec.item if spec.kind == "list" and spec.item else spec
     if spec.personal or item.personal or item.kind not in ("enum", "boolean"):
         return []
     cells = [part.strip() for cell in samples for part in (cell.split(separator) if spec.kind == "list" else [cell])]
+    if any(_looks_like_text(c) for c in cells):
+        return ["# TODO values: this column holds sentences, not codes (not copied here); is it the right column?"]
     codes = list(dict.fromkeys(c for c in cells if c and len(c) <= _MAX_CODE_LENGTH))
     if item.kind == "boolean":
         odd = [c for c in codes if c.casefold() not in _STANDARD_BOOLEANS]
@@ -683,7 +692,9 @@ def _match_columns(table: _Table, join_columns: set[str], record_columns: dict[s
             continue
         found = _match_column(name, column)
         if found is None:
-            table.notes.append(f"# TODO column {_comment(_quote(column))}: no field matched; map it or leave it out")
+            shown = "(a name that reads like a sentence, not copied here)" if _looks_like_text(column) else _comment(
+                _quote(column))
+            table.notes.append(f"# TODO column {shown}: no field matched; map it or leave it out")
             continue
         path, fuzzy = found
         if name in _SINGLE and f"{name}.{path}" in record_columns:
@@ -695,6 +706,11 @@ def _match_columns(table: _Table, join_columns: set[str], record_columns: dict[s
                                f"{_comment(_quote(table.columns[path][0]))} already feeds; map it or leave it out")
             continue
         table.columns[path] = (column, fuzzy)
+    data_like = sum(1 for c in table.header if re.search(r"\d", c)) > len(table.header) / 2  # names rarely hold digits
+    if len(table.header) > 1 and (data_like or (not table.columns and not join_columns & set(table.header))):
+        # nothing in row 1 reads as a column name: it is probably data, so none of it is copied here
+        table.notes = [f"# TODO: none of this table's {len(table.header)} columns matched a field; does the file start "
+                       "with its header row? (its first row is not copied here)"]
 
 
 def _required(tables: dict[str, _Table]) -> None:

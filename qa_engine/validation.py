@@ -60,6 +60,11 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
 
+def _within(pointer: str, places: set[str]) -> bool:
+    """Whether ``pointer`` is one of ``places`` or inside one (a row that could not be read explains its fields)."""
+    return pointer in places or any(place and pointer.startswith(place + "/") for place in places)
+
+
 def _reason(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -141,7 +146,7 @@ class Validator:
         except ValidationError as exc:
             unreadable = {_pointer(loc) for loc, _ in raw.problems}
             problems += [cls._problem(raw, e["loc"], _reason(e)) for e in exc.errors()
-                         if _pointer(e["loc"]) not in unreadable]
+                         if not _within(_pointer(e["loc"]), unreadable)]
         except RecursionError:
             problems.append(Problem(pointer="", reason="record nests too deeply"))
         if problems:

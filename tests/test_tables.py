@@ -367,3 +367,136 @@ def test_a_case_whose_rows_exceed_the_record_size_limit_is_rejected(tmp_path):
     assert isinstance(one, CaseRecord)
     assert isinstance(two, Rejection) and two.case_id == "O-2"
     assert "over 1,024 characters, the limit for one case (see --max-record-bytes)" in two.reason
+
+
+# --- found in review: nothing lost silently, nothing echoed, no traceback -------------------------------------------
+
+
+def _flat_copy(tmp_path: Path) -> Path:
+    from qa_engine.export import export_flat
+
+    folder = tmp_path / "flat"
+    export_flat([str(Path(__file__).resolve().parent.parent / "examples" / "caseload.jsonl")], folder)
+    return folder
+
+
+def test_flat_layout_names_match_ignoring_case_and_unknown_ones_are_refused(tmp_path):
+    folder = _flat_copy(tmp_path)
+    before = _read(folder)
+    (folder / "contacts.csv").rename(folder / "Contacts.csv")
+    text = (folder / "contacts.csv" if (folder / "contacts.csv").exists() else folder / "Contacts.csv").read_text(
+        encoding="utf-8-sig")
+    (folder / "Contacts.csv").write_text(text.replace("follow_up_date", "Follow-up date", 1), encoding="utf-8-sig")
+    assert _read(folder) == before
+    (folder / "enforcement.csv").rename(folder / "enforcement (1).csv")
+    with pytest.raises(InputError, match=r"'enforcement \(1\).csv' is not a table of qa_engine flat layout "
+                                         r"\(did you mean 'enforcement.csv'\?\)"):
+        _read(folder)
+    (folder / "enforcement (1).csv").rename(folder / "enforcement.csv")
+    (folder / "Contacts.csv").write_text(text.replace("counts_towards_required", "counts_toward_required", 1),
+                                         encoding="utf-8-sig")
+    with pytest.raises(InputError, match=r'column "counts_toward_required" is not a column of the contacts table '
+                                         r"\(did you mean 'counts_towards_required'\?\)"):
+        _read(folder)
+
+
+def test_a_row_with_too_few_or_shifted_cells_is_not_read(tmp_path):
+    contacts = CONTACTS + "K-4,O-2,06/02/2016\n" + "K-5,O-2,Derby DE1 1AA,06/02/2016,ATT,\n"
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
+    _, second, *_ = _read(folder, _mapping(tmp_path))
+    reasons = [p.reason for p in second.problems]
+    assert reasons == ["row has 3 cells but the header has 5 columns, so its values cannot be told apart (a delimiter "
+                       "inside a value that is not quoted, or a line cut short?)",
+                       "row has 6 cells but the header has 5 columns, so its values cannot be told apart (a delimiter "
+                       "inside a value that is not quoted, or a line cut short?)"]
+    assert "Derby" not in json.dumps(second.model_dump())
+
+
+def test_a_workbooks_recorded_size_is_not_trusted(tmp_path):
+    """A workbook may record a smaller size than it has: every row and column is still read, numbered from 1."""
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, text in (("orders", ORDERS), ("children", CHILDREN), ("contacts", CONTACTS)):
+        sheet = book.create_sheet(title)
+        for line in text.splitlines():
+            sheet.append(line.split(",") if title != "contacts" else next(__import__("csv").reader([line])))
+    good = tmp_path / "good.xlsx"
+    book.save(good)
+    bad = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="B3:C3"/>', data)
+            dst.writestr(item, data)
+    assert _read(bad, _mapping(tmp_path))[0].contacts[1].contact_id == "K-2"
+    raws = list(read_inputs([str(bad)], mapping=load_mapping(_mapping(tmp_path))))
+    assert [r.position for r in raws[:2]] == ["row 2", "row 3"]
+
+
+def test_a_row_joining_two_cases_and_a_case_without_its_child_row_are_reported(tmp_path):
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["tables"]["contacts"]["join"] = {"child.child_id": "Child ID"}
+    orders = ORDERS + "O-3,C-1,YRO,05/02/2016\nO-4,C-5,YRO,05/02/2016\n"
+    contacts = CONTACTS.replace("Order ID", "Child ID").replace(",O-1,", ",C-1,").replace(",O-2,", ",C-2,")
+    folder = _folder(tmp_path, {"orders.csv": orders, "children.csv": CHILDREN, "contacts.csv": contacts})
+    first, _, third, fourth, *_ = _read(folder, _mapping(tmp_path, data))
+    assert isinstance(first, CaseRecord)
+    assert "row 2 joins this case and also an earlier case" in third.problems[0].reason
+    assert fourth.problems[0].reason == 'children.csv has no row for this case (joined on column "Child ID")'.replace(
+        "children.csv", str(folder / "children.csv"))
+
+
+def test_codes_that_yaml_reads_as_booleans_must_be_quoted(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(json.dumps(CONTACTS_MAPPING).replace('"ATT": "attended"', '"ATT": "attended", "Other": null'))
+    load_mapping(path)
+    text = path.read_text().replace('"Other": null', '"Other": null, "UA2": "unacceptable_absence"')
+    import yaml
+
+    data = yaml.safe_load(text)
+    data["tables"]["contacts"]["columns"]["outcome"]["values"][True] = "attended"
+    with pytest.raises(MappingError, match=r"code True was read by YAML as bool, not as text: put it in quotes"):
+        build_mapping(data)
+
+
+def test_dates_with_times_zones_and_sentinels(tmp_path):
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["date_formats"] = ["dd/mm/yyyy", "dd mmm yyyy", "dd/mm/yyyy hh:mm"]
+    data["null_values"] = ["01/01/1900"]
+    data["tables"]["contacts"]["columns"]["follow_up_date"] = "Follow Up"
+    orders = "Order ID,Child ID,Order,Sentenced\nO-1,C-1,YRO,15 Feb 2016 10:00\nO-2,C-2,RO,2016-02-15T23:30:00+01:00\n"
+    contacts = ("Contact ID,Order ID,Contact Date,Outcome,Notes,Follow Up\n"
+                "K-1,O-1,16/02/2016 09:15,ATT,,01/01/1900 00:00\nK-2,O-1,16/02/2016,ATT,,1900-01-01\n"
+                "K-3,O-2,42416,ATT,,\n")
+    folder = _folder(tmp_path, {"orders.csv": orders, "children.csv": CHILDREN, "contacts.csv": contacts})
+    one, two, _ = _read(folder, _mapping(tmp_path, data))
+    assert one.order.sentence_date == dt.date(2016, 2, 15)
+    assert [c.follow_up_date for c in one.contacts] == [None, None]
+    assert two.problems[0].reason.startswith('"42416" is not a date in the format dd/mm/yyyy or dd mmm yyyy or '
+                                             "dd/mm/yyyy hh:mm (an Excel date number")
+
+
+def test_whole_numbers_are_read_exactly():
+    from qa_engine.layout import targets
+    from qa_engine.mapping import CellError, Column
+
+    column = Column(targets()["oversight"].fields["actions_requested"], "Actions")
+    assert column.read("9007199254740993") == 9007199254740993
+    assert column.read("3.0") == 3
+    for text in ("1_6", "1e1", "3.5", "inf"):
+        with pytest.raises(CellError, match="is not a whole number"):
+            column.read(text)
+
+
+@pytest.mark.parametrize(("name", "hint"), [("cases.csv", "give the folder that holds"), ("book.xls", "save it as an .xlsx")])
+def test_a_lone_csv_file_or_an_old_workbook_gets_a_hint(tmp_path, name, hint):
+    path = tmp_path / name
+    path.write_text("a,b\n")
+    with pytest.raises(InputError, match=hint):
+        list(read_inputs([str(path)]))
