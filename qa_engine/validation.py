@@ -71,6 +71,8 @@ def _reason(error: dict[str, Any]) -> str:
         return "unknown field: not in the case record schema (check the spelling, or map it with a mapping file)"
     if kind == "missing":
         return "required field is missing"
+    if kind == "string_pattern_mismatch" and "A-Za-z0-9._:/-" in str(error.get("ctx", {}).get("pattern", "")):
+        return "not an id: use letters, digits and . _ : / - only (no spaces), starting with a letter or digit"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
@@ -136,7 +138,7 @@ class Validator:
             if isinstance(value, str) and _ID.match(value):
                 case_id = value
         if raw.error is not None:
-            where = f"{raw.source} {raw.position}" if raw.unmatched else None
+            where = f"{raw.source} {raw.position}" if raw.unmatched or raw.position.startswith("row ") else None
             return cls._reject(raw, case_id, [Problem(pointer="", reason=raw.error, where=where)])
         if not isinstance(raw.data, dict):
             return cls._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
