@@ -98,7 +98,7 @@ def _refuse_unknown_tables(path: Path, export: Export, mapping: Mapping, readers
     known = {(Path(r.label).name if not export.workbook else r.sheet) for r in readers.values()}
     expected = [t.sheet if export.workbook else t.file for t in mapping.ordered()]
     for name in export.names():
-        if name not in known:
+        if name not in known and (export.workbook or name.lower().endswith(".csv")):
             kind = "sheet" if export.workbook else "file"
             msg = (f"{path}: {kind} {name!r} is not a table of {mapping.name}{suggest(name, expected)}; "
                    f"rename it, or move it out of the export")
