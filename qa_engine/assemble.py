@@ -52,6 +52,11 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
             msg = (f"{path}: no {wanted} for the mapping's {table.name} table"
                    f"{suggest(table.sheet if export.workbook else table.file, export.names())}; it has: {have}")
             raise InputError(msg)
+        if not reader.header():
+            if table.name == RECORD:
+                msg = f"{reader.label} is empty: it needs a header row and one row per case"
+                raise InputError(msg)
+            continue  # an empty file (not even a header) is a table with no rows
         _match_columns(reader, table, mapping.allow_missing)
         readers[table.name] = reader
     if mapping.allow_missing:
@@ -93,9 +98,15 @@ def _match_columns(reader: TableReader, table: Table, strict_header: bool) -> No
     reader.rename = rename or None
 
 
+def _is_empty(export: Export, name: str) -> bool:
+    reader = export.table(name, name)
+    return reader is not None and not reader.header()
+
+
 def _refuse_unknown_tables(path: Path, export: Export, mapping: Mapping, readers: dict[str, TableReader]) -> None:
     """In a layout that may leave tables out, a table it does not know is a misnamed one: refuse it, naming the nearest."""
     known = {(Path(r.label).name if not export.workbook else r.sheet) for r in readers.values()}
+    known |= {name for name in export.names() if _is_empty(export, name)}
     expected = [t.sheet if export.workbook else t.file for t in mapping.ordered()]
     for name in export.names():
         if name not in known and (export.workbook or name.lower().endswith(".csv")):

@@ -19,7 +19,7 @@ from jsonschema.exceptions import best_match
 
 from qa_engine.errors import MappingError
 from qa_engine.layout import RECORD, FieldSpec, Target, targets
-from qa_engine.rules import load_yaml, suggest
+from qa_engine.rules import TextKeyLoader, load_yaml, suggest
 from qa_engine.schemas import load_schema
 
 __all__ = ["DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Mapping", "Table", "load_mapping"]
@@ -403,7 +403,7 @@ def load_mapping(path: Path | str) -> Mapping:
             field, code or join the case record does not have (the message names the nearest that exists).
     """
     path = Path(path)
-    data = load_yaml(path, MappingError)
+    data = load_yaml(path, MappingError, loader=TextKeyLoader)
     error = best_match(Draft202012Validator(load_schema("mapping")).iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -60,15 +60,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def load_yaml(path: Path, error: type[Exception]) -> Any:
-    """Read one YAML document with the safe loader; a syntax error names the file and line."""
+class TextKeyLoader(yaml.SafeLoader):
+    """The safe loader, but every plain key stays the text it was written as: a mapping's code ``Yes`` or ``01`` is
+    "Yes" and "01", never true or 1 (YAML 1.1 would read them so)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+        return {key.value if isinstance(key, yaml.ScalarNode) else self.construct_object(key, deep=True):
+                self.construct_object(value, deep=True) for key, value in node.value}
+
+
+TextKeyLoader.add_constructor("tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node, deep=True))
+
+
+def load_yaml(path: Path, error: type[Exception], loader: Any = None) -> Any:
+    """Read one YAML document with the safe loader (or ``loader``); a syntax error names the file and line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read {path}: {exc}"
         raise error(msg) from exc
     try:
-        return _plain(yaml.load(text, Loader=_Loader))
+        return _plain(yaml.load(text, Loader=loader or _Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -113,9 +113,20 @@ class TableReader:
     """Header as written -> the name the mapping uses for it, where they differ only in case or spacing."""
 
     def header(self) -> list[str]:
-        """The column names in row 1, stripped."""
-        for _, cells in self._rows():
+        """The column names in row 1, stripped ([] for an empty file).
+
+        Raises:
+            InputError: row 1 is blank but later rows are not (the header must be the first row).
+        """
+        rows = self._rows()
+        for _, cells in rows:
             header = [c.strip().lstrip("\ufeff") for c in cells]
+            if not any(header):
+                for number, later in rows:
+                    if any(c.strip() for c in later):
+                        msg = f"{self.label}: row 1 is blank but row {number} is not: the header must be the first row"
+                        raise InputError(msg)
+                return []
             self._check_header(header)
             return header
         return []
@@ -185,7 +196,9 @@ class TableReader:
                 for number, cells in enumerate(csv.reader(handle, delimiter=delimiter, strict=True), start=1):
                     yield number, cells
         except csv.Error as exc:
-            hint = "a quote that is never closed" if "end of data" in str(exc) else "a stray quote inside a value"
+            hint = ("a quote that is never closed" if "end of data" in str(exc) else
+                    "a cell of over a million characters: a quote that is never closed" if "field limit" in str(exc)
+                    else "a stray quote inside a value")
             msg = f"{self.label} row {number + 1}: cannot be read as CSV ({exc}): {hint}?"
             raise InputError(msg) from exc
         except UnicodeDecodeError as exc:

@@ -500,3 +500,22 @@ def test_a_lone_csv_file_or_an_old_workbook_gets_a_hint(tmp_path, name, hint):
     path.write_text("a,b\n")
     with pytest.raises(InputError, match=hint):
         list(read_inputs([str(path)]))
+
+
+def test_codes_are_text_as_written_in_the_mapping_file(tmp_path):
+    """YAML 1.1 reads Yes, No, ON and 01 as true, false, true and 1: a mapping keeps its codes as written."""
+    path = tmp_path / "m.yaml"
+    path.write_text(json.dumps(CONTACTS_MAPPING).replace('"ATT": "attended"', '"ATT": "attended"')
+                    .replace('"values": {"ATT"', '"values": {"Yes": "attended", "01": "not_recorded", "ATT"'))
+    text = path.read_text().replace('"Yes":', "Yes:").replace('"01":', "01:")
+    path.write_text(text)
+    outcome = next(c for c in load_mapping(path).tables["contacts"].columns if c.field.path == "outcome")
+    assert outcome.read("Yes") == "attended" and outcome.read("01") == "not_recorded"
+
+
+def test_a_blank_first_row_above_data_is_refused(tmp_path):
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": ",,,,\n" + CONTACTS})
+    with pytest.raises(InputError, match=r"contacts.csv: row 1 is blank but row 2 is not: the header must be the first"):
+        _read(folder, _mapping(tmp_path))
+    (folder / "contacts.csv").write_text("")  # an empty file is a table with no rows
+    assert [len(r.contacts) for r in _read(folder, _mapping(tmp_path)) if isinstance(r, CaseRecord)] == [0, 0]
