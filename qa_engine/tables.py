@@ -40,6 +40,10 @@ def detect_encoding(path: Path) -> str:
             if head.startswith(bom):
                 return name
         handle.seek(0)
+        start = handle.read(4096)
+        if start.count(b"\0") > len(start) // 4:  # UTF-16 without a byte-order mark: every other byte is 0 in text
+            return "utf-16-le" if start[1::2].count(b"\0") > start[0::2].count(b"\0") else "utf-16-be"
+        handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
             while chunk := handle.read(1 << 20):

@@ -102,7 +102,8 @@ def test_any_council_encoding_and_delimiter_is_read(tmp_path, encoding, bom, del
 
 def test_encoding_detection(tmp_path):
     cases = {"utf-8": "é".encode(), "cp1252": "’£".encode("cp1252"), "utf-8-sig": b"\xef\xbb\xbfx",
-             "utf-16": "x".encode("utf-16"), "latin-1": b"\x81\x8d"}
+             "utf-16": "x".encode("utf-16"), "latin-1": b"\x81\x8d", "utf-16-le": "Case,Date\n".encode("utf-16-le"),
+             "utf-16-be": "Case,Date\n".encode("utf-16-be")}
     for expected, data in cases.items():
         path = tmp_path / f"{expected}.csv"
         path.write_bytes(data)
