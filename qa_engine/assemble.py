@@ -163,14 +163,17 @@ class _Stage:
         name = self.names[table.name]
         k = _join_key(list(key))
         columns = table.used_columns()
-        claimed = self.db.execute(f"SELECT max(used) FROM {name} WHERE k = ?", (k,)).fetchone()[0]
-        if claimed is None:
-            return
-        if not claimed:
-            self.db.execute(f"UPDATE {name} SET used = 1 WHERE k = ?", (k,))
-        for row, cells, problem in self.db.execute(f"SELECT row, cells, problem FROM {name} WHERE k = ? ORDER BY row",
-                                                   (k,)):
-            yield row, dict(zip(columns, orjson.loads(cells), strict=True)), problem, bool(claimed)
+        found = self.db.execute(f"SELECT row, cells, problem, used FROM {name} WHERE k = ? ORDER BY row", (k,))
+        claimed = None
+        try:
+            for row, cells, problem, used in found:
+                if claimed is None:
+                    claimed = bool(used)  # rows sharing a key are claimed together, so the first row says for all
+                yield row, dict(zip(columns, orjson.loads(cells), strict=True)), problem, claimed
+        finally:  # also when the caller stops early (a size limit): the rows are claimed all the same
+            found.close()
+            if claimed is False:
+                self.db.execute(f"UPDATE {name} SET used = 1 WHERE k = ?", (k,))
 
     def counts(self) -> dict[str, int]:
         """Rows staged, by table."""
