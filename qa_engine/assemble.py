@@ -59,6 +59,8 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
             continue  # an empty file (not even a header) is a table with no rows
         _match_columns(reader, table, mapping.allow_missing)
         readers[table.name] = reader
+        if table.via is not None:
+            readers[f"{table.name}{_VIA}"] = _link_reader(path, export, table)
     if mapping.allow_missing:
         _refuse_unknown_tables(path, export, mapping, readers)
     return readers
@@ -72,7 +74,7 @@ def _match_columns(reader: TableReader, table: Table, strict_header: bool) -> No
     for name in header:
         by_normal.setdefault(normal_name(name), []).append(name)
     rename: dict[str, str] = {}
-    needed = {column for _, column in table.join} | {h for c in table.columns if c.field.required for h in c.headers()}
+    needed = set(table.key_columns()) | {h for c in table.columns if c.field.required for h in c.headers()}
     used = table.used_columns()
     if header and not any(c in header or normal_name(c) in by_normal for c in used):
         msg = (f"{reader.label}: none of the columns the mapping's {table.name} table reads is in row 1: "
@@ -96,6 +98,28 @@ def _match_columns(reader: TableReader, table: Table, strict_header: bool) -> No
                        f"{suggest(name, known)}; rename it, or remove it from the file")
                 raise InputError(msg)
     reader.rename = rename or None
+
+
+_VIA = "#via"
+"""The key of a table's link table among the readers."""
+
+
+def _link_reader(path: Path, export: Export, table: Table) -> TableReader:
+    """The link table a table joins its cases through, present with the columns it needs."""
+    assert table.via is not None
+    link = export.table(table.via.file, table.via.sheet, table.encoding, table.delimiter)
+    if link is None:
+        wanted = f'sheet "{table.via.sheet}"' if export.workbook else table.via.file
+        msg = (f"{path}: no {wanted} (the link table of the mapping's {table.name} table)"
+               f"{suggest(table.via.file, export.names())}")
+        raise InputError(msg)
+    header = link.header()
+    for column in [c for c, _ in table.via.on] + [c for _, c in table.join]:
+        if column not in header:
+            msg = (f'{link.label}: no column "{column}" (the link table of the mapping\'s {table.name} table reads it)'
+                   f"{suggest(column, header)}; the columns are: {', '.join(header) or 'none'}")
+            raise InputError(msg)
+    return link
 
 
 def _is_empty(export: Export, name: str) -> bool:
@@ -138,22 +162,49 @@ class _Stage:
         self.db.execute("PRAGMA cache_size=-8192")
         self.names: dict[str, str] = {}
 
-    def load(self, table: Table, reader: TableReader) -> None:
+    def load(self, table: Table, reader: TableReader, link: TableReader | None = None) -> None:
         name = f"t{len(self.names)}"
         self.names[table.name] = name
         self.db.execute(f"CREATE TABLE {name} (row INTEGER, k TEXT, cells BLOB, problem TEXT, used INTEGER DEFAULT 0)")
         columns = table.used_columns()
-        keys = [column for _, column in table.join]
+        keys = table.key_columns()
+        links = self._load_link(name, table, link) if link is not None else None
 
-        def rows() -> Iterator[tuple[int, str, bytes, str | None]]:
+        def rows() -> Iterator[tuple[int, str | None, bytes, str | None]]:
             for number, cells, problem in reader.rows():
                 key = _join_key([cells.get(c, "").strip(WHITESPACE) for c in keys])
-                yield number, key, orjson.dumps([cells.get(c, "") for c in columns]), problem
+                data = orjson.dumps([cells.get(c, "") for c in columns])
+                if links is None:
+                    yield number, key, data, problem
+                    continue
+                linked = [k for (k,) in self.db.execute(f"SELECT k FROM {links} WHERE m = ?", (key,))]
+                for k in linked or [None]:  # None: linked to no case, reported as unmatched
+                    yield number, k, data, problem
 
         self.db.execute("BEGIN")
         self.db.executemany(f"INSERT INTO {name} (row, k, cells, problem) VALUES (?, ?, ?, ?)", rows())
         self.db.execute("COMMIT")
         self.db.execute(f"CREATE INDEX {name}_k ON {name} (k)")
+
+    def _load_link(self, name: str, table: Table, link: TableReader) -> str:
+        """The link table, as (link value, join key) pairs indexed on the link value."""
+        assert table.via is not None
+        links = f"{name}_link"
+        self.db.execute(f"CREATE TABLE {links} (m TEXT, k TEXT)")
+        on = [column for column, _ in table.via.on]
+        keys = [column for _, column in table.join]
+
+        def pairs() -> Iterator[tuple[str, str]]:
+            for _, cells, problem in link.rows():
+                if problem is None:
+                    yield (_join_key([cells.get(c, "").strip(WHITESPACE) for c in on]),
+                           _join_key([cells.get(c, "").strip(WHITESPACE) for c in keys]))
+
+        self.db.execute("BEGIN")
+        self.db.executemany(f"INSERT INTO {links} VALUES (?, ?)", pairs())
+        self.db.execute("COMMIT")
+        self.db.execute(f"CREATE INDEX {links}_m ON {links} (m)")
+        return links
 
     def take(self, table: Table, key: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], str | None, bool]]:
         """The rows with this key, in row order, marked as claimed: (row, cells, problem, already claimed before).
@@ -183,7 +234,7 @@ class _Stage:
         if table.name not in self.names:
             return
         name = self.names[table.name]
-        yield from self.db.execute(f"SELECT row, k FROM {name} WHERE used = 0 ORDER BY row")
+        yield from self.db.execute(f"SELECT row, min(k) FROM {name} GROUP BY row HAVING max(used) = 0 ORDER BY row")
 
     def close(self) -> None:
         self.db.close()
@@ -293,7 +344,7 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
                 continue
             made = []
             for index, (row, row_cells, row_problem, claimed) in enumerate(stage.take(table, key)):
-                if key in seen or claimed:
+                if key in seen or (claimed and table.via is None):  # a linked row may serve several cases
                     owner = f"another {target.parent} item of this case" if key in seen else "an earlier case"
                     b.problems.append((base, f"{label} row {row} joins this case and also {owner} (on column {on}); "
                                              "a row belongs to one case: join on the case's own key"))
@@ -317,7 +368,12 @@ def _too_big(root_label: str, number: int, b: _Builder, limits: Limits) -> RawRe
         "--max-record-bytes): a case file is a few kilobytes; check the columns that join the tables"))
 
 
-def _unmatched(table: Table, label: str, root_label: str, row: int, key: str) -> RawRecord:
+def _unmatched(table: Table, label: str, root_label: str, row: int, key: str | None) -> RawRecord:
+    if key is None:
+        assert table.via is not None
+        columns = " and ".join(f'"{column}"' for _, column in table.via.on)
+        reason = f"no row of the link table {table.via.file} links it (on column {columns}); the row was not audited"
+        return RawRecord(label, f"row {row}", error=reason, unmatched=True)
     parts = orjson.loads(key)
     empty = [column for (_, column), part in zip(table.join, parts, strict=True) if not part]
     if empty:
@@ -342,7 +398,7 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
         readers = check_export(path, mapping, export)
         for table in mapping.ordered()[1:]:
             if table.name in readers:
-                stage.load(table, readers[table.name])
+                stage.load(table, readers[table.name], readers.get(f"{table.name}{_VIA}"))
         log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(),
                  missing=[t.name for t in mapping.ordered() if t.name not in readers])
         for number, cells, problem in readers[RECORD].rows():

@@ -22,7 +22,7 @@ from qa_engine.layout import RECORD, FieldSpec, Target, targets
 from qa_engine.rules import TextKeyLoader, load_yaml, suggest
 from qa_engine.schemas import load_schema
 
-__all__ = ["DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Mapping", "Table", "load_mapping"]
+__all__ = ["DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Link", "Mapping", "Table", "load_mapping"]
 
 DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 FLAT_MAPPING = DEFAULT_MAPPINGS_DIR / "flat.yaml"
@@ -246,6 +246,17 @@ def _lookup(text: str, tables: tuple[dict[str, Any], dict[str, Any]]) -> Any:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link table (Child Level Data's link_intervention_programme_asset, say): which rows of a table belong to
+    which case, many to many."""
+
+    file: str
+    sheet: str
+    on: tuple[tuple[str, str], ...]
+    """(column of the link table, column of the linked table) pairs that must be equal."""
+
+
+@dataclass(frozen=True)
 class Table:
     """One table of the export: where it is, how its rows join the case, and its columns."""
 
@@ -259,10 +270,18 @@ class Table:
     encoding: str | None = None
     """This CSV file's encoding, where it differs from the mapping's."""
     delimiter: str | None = None
+    via: Link | None = None
+    """A link table that holds the join's columns, for a table that does not carry its case's key itself."""
+
+    def key_columns(self) -> list[str]:
+        """The columns of this table a row's join is worked out from: the join's own, or the link's ``on``."""
+        if self.via is not None:
+            return [column for _, column in self.via.on]
+        return [column for _, column in self.join]
 
     def used_columns(self) -> list[str]:
         """Every column this table reads (join columns first), each once."""
-        names = [column for _, column in self.join] + [h for c in self.columns for h in c.headers()]
+        names = self.key_columns() + [h for c in self.columns for h in c.headers()]
         return list(dict.fromkeys(names))
 
 
@@ -459,8 +478,16 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
         file = raw.get("file") or f"{raw['sheet']}.csv"
         sheet = raw.get("sheet") or file.removesuffix(".csv").removesuffix(".CSV")
         delimiter = raw.get("delimiter")
+        via = None
+        if raw.get("via"):
+            if name == RECORD:
+                _fail(path, "tables.record.via: the record table is the one the others join to; it has no link")
+            link = raw["via"]
+            link_file = link.get("file") or f"{link['sheet']}.csv"
+            via = Link(link_file, link.get("sheet") or link_file.removesuffix(".csv").removesuffix(".CSV"),
+                       tuple(link["on"].items()))
         tables[name] = Table(name, target, file, sheet, join, columns, encoding=raw.get("encoding"),
-                             delimiter="\t" if delimiter == "tab" else delimiter)
+                             delimiter="\t" if delimiter == "tab" else delimiter, via=via)
     for name, table in tables.items():
         missing = [f for f, spec in table.target.fields.items() if spec.required and not _is_mapped(name, f, mapped)]
         if missing:

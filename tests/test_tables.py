@@ -520,3 +520,26 @@ def test_a_blank_first_row_above_data_is_refused(tmp_path):
         _read(folder, _mapping(tmp_path))
     (folder / "contacts.csv").write_text("")  # an empty file is a table with no rows
     assert [len(r.contacts) for r in _read(folder, _mapping(tmp_path)) if isinstance(r, CaseRecord)] == [0, 0]
+
+
+def test_a_table_can_join_its_cases_through_a_link_table(tmp_path):
+    """Child Level Data links AssetPlus stages to programmes in link_intervention_programme_asset: a stage linked
+    to two orders serves both; a stage linked to none is reported."""
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["tables"]["assessments"] = {
+        "file": "asset_plus.csv", "join": {"order.order_id": "interventionProgrammeID"},
+        "via": {"file": "link_intervention_programme_asset.csv", "on": {"assetID": "assessmentID"}},
+        "columns": {"assessment_id": "assessmentID", "stage": {"value": "start_of_order"}}}
+    asset = "assessmentID,stage\nA-1,START\nA-2,START\nA-3,START\n"
+    link = "assetID,interventionProgrammeID\nA-1,O-1\nA-1,O-2\nA-2,O-2\nA-2,O-9\n"
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": CONTACTS,
+                                "asset_plus.csv": asset, "link_intervention_programme_asset.csv": link})
+    one, two, *unmatched = _read(folder, _mapping(tmp_path, data))
+    assert [a.assessment_id for a in one.assessments] == ["A-1"]
+    assert [a.assessment_id for a in two.assessments] == ["A-1", "A-2"]
+    reasons = {Path(r.source).name + " " + r.position: r.reason for r in unmatched}
+    assert reasons["asset_plus.csv row 4"] == ('no row of the link table link_intervention_programme_asset.csv links it '
+                                               '(on column "assessmentID"); the row was not audited')
+    (folder / "link_intervention_programme_asset.csv").write_text(link.replace("assetID", "asset"))
+    with pytest.raises(InputError, match=r'link_intervention_programme_asset.csv: no column "assetID" \(the link table'):
+        _read(folder, _mapping(tmp_path, data))
