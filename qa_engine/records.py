@@ -16,7 +16,17 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
     "PERSONAL_FIELDS",
@@ -79,6 +89,12 @@ empty spreadsheet cell is."""
 
 PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "decision_text"})
 """Field names whose values must never reach a log line or a rejection reason."""
+
+
+def _field_error(loc: tuple[str | int, ...], message: str, value: object = None) -> ValidationError:
+    """A check across fields, reported at the field it concerns (so a message can name the export's column)."""
+    return ValidationError.from_exception_data("CaseRecord", [InitErrorDetails(
+        type=PydanticCustomError("record_check", message.replace("{", "{{").replace("}", "}}")), loc=loc, input=value)])
 
 
 class _Model(BaseModel):
@@ -217,20 +233,19 @@ class Order(_Model):
     @model_validator(mode="after")
     def _dates_in_order(self) -> Order:
         if self.start_date and self.start_date < self.sentence_date:
-            msg = "start_date is before sentence_date"
-            raise ValueError(msg)
+            raise _field_error(("start_date",), "start_date is before sentence_date", self.start_date)
         end = self.actual_end_date or self.expected_end_date
         if end and self.start_date and end < self.start_date:
-            msg = "the order ends before it starts"
-            raise ValueError(msg)
+            which = "actual_end_date" if self.actual_end_date else "expected_end_date"
+            raise _field_error((which,), "the order ends before it starts", end)
         if (
             self.order_type is OrderType.referral_order
             and self.contract_signed_date
             and self.start_date
             and self.start_date != self.contract_signed_date
         ):
-            msg = "a referral order starts on the day the contract is signed: start_date must equal contract_signed_date"
-            raise ValueError(msg)
+            raise _field_error(("start_date",), "a referral order starts on the day the contract is signed: start_date "
+                               "must equal contract_signed_date", self.start_date)
         return self
 
 
@@ -304,8 +319,7 @@ class Assessment(_Model):
     @model_validator(mode="after")
     def _completed_after_started(self) -> Assessment:
         if self.started_date and self.completed_date and self.completed_date < self.started_date:
-            msg = "completed_date is before started_date"
-            raise ValueError(msg)
+            raise _field_error(("completed_date",), "completed_date is before started_date", self.completed_date)
         return self
 
 
@@ -482,16 +496,18 @@ class CaseRecord(_Model):
 
     @model_validator(mode="after")
     def _ids_unique_and_links_resolve(self) -> CaseRecord:
-        contact_ids = [c.contact_id for c in self.contacts]
-        if len(set(contact_ids)) != len(contact_ids):
-            msg = "contact_id values repeat within the case"
-            raise ValueError(msg)
-        known = set(contact_ids)
-        for action in self.enforcement:
+        known: set[str] = set()
+        for index, contact in enumerate(self.contacts):
+            if contact.contact_id in known:
+                raise _field_error(("contacts", index, "contact_id"), "contact_id values repeat within the case",
+                                   contact.contact_id)
+            known.add(contact.contact_id)
+        for index, action in enumerate(self.enforcement):
             for cid in action.answers_contact_ids:
                 if cid not in known:
-                    msg = f"enforcement action {action.action_id} answers contact {cid}, which is not in this case"
-                    raise ValueError(msg)
+                    raise _field_error(("enforcement", index, "answers_contact_ids"),
+                                       f"enforcement action {action.action_id} answers contact {cid}, which is not in "
+                                       "this case", cid)
         return self
 
 

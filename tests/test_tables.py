@@ -543,3 +543,30 @@ def test_a_table_can_join_its_cases_through_a_link_table(tmp_path):
     (folder / "link_intervention_programme_asset.csv").write_text(link.replace("assetID", "asset"))
     with pytest.raises(InputError, match=r'link_intervention_programme_asset.csv: no column "assetID" \(the link table'):
         _read(folder, _mapping(tmp_path, data))
+
+
+def test_checks_across_fields_name_the_column_they_concern(tmp_path):
+    """A start before the sentence, or a warning answering a contact not in the case, points at the exact cell."""
+    folder = _flat_copy(tmp_path)
+    import csv
+
+    with (folder / "cases.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    rows[1][header.index("order.start_date")] = "2001-01-01"
+    with (folder / "cases.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with (folder / "enforcement.csv").open(encoding="utf-8-sig", newline="") as handle:
+        actions = list(csv.reader(handle))
+    pick = next(i for i, a in enumerate(actions[1:], start=1)
+                if a[actions[0].index("case_id")] != rows[1][header.index("case_id")])
+    actions[pick][actions[0].index("answers_contact_ids")] = "K-NOT-THERE"
+    with (folder / "enforcement.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(actions)
+    results = {r.case_id: r for r in _read(folder) if isinstance(r, Rejection)}
+    first = results[rows[1][header.index("case_id")]]
+    assert first.problems[0].where.endswith('cases.csv row 2, column "order.start_date"')
+    assert first.problems[0].pointer == "/order/start_date"
+    linked = results[actions[pick][actions[0].index("case_id")]]
+    assert linked.problems[-1].where.endswith(f'enforcement.csv row {pick + 1}, column "answers_contact_ids"')
+    assert "answers contact K-NOT-THERE, which is not in this case" in linked.problems[-1].reason
