@@ -144,7 +144,7 @@ def export_files(path: Path, mapping: Mapping) -> list[Path]:
     """The files of an export a mapping reads, for a run's manifest."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
         return [path]
-    return [path / t.file for t in mapping.ordered() if (path / t.file).is_file()]
+    return sorted({reader.path for reader in check_export(path, mapping).values()})
 
 
 def _join_key(values: list[str]) -> str:
