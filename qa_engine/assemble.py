@@ -53,10 +53,10 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
                    f"{suggest(table.sheet if export.workbook else table.file, export.names())}; it has: {have}")
             raise InputError(msg)
         if not reader.header():
-            if table.name == RECORD:
-                msg = f"{reader.label} is empty: it needs a header row and one row per case"
+            if table.name == RECORD or not mapping.allow_missing:
+                msg = f"{reader.label} is empty: it needs at least a header row"
                 raise InputError(msg)
-            continue  # an empty file (not even a header) is a table with no rows
+            continue  # in a layout that may leave tables out, an empty file is a table with no rows
         _match_columns(reader, table, mapping.allow_missing)
         readers[table.name] = reader
         if table.via is not None:
@@ -177,7 +177,7 @@ class _Stage:
                 if links is None:
                     yield number, key, data, problem
                     continue
-                linked = [k for (k,) in self.db.execute(f"SELECT k FROM {links} WHERE m = ?", (key,))]
+                linked = [k for (k,) in self.db.execute(f"SELECT DISTINCT k FROM {links} WHERE m = ? ORDER BY k", (key,))]
                 for k in linked or [None]:  # None: linked to no case, reported as unmatched
                     yield number, k, data, problem
 
@@ -195,10 +195,12 @@ class _Stage:
         keys = [column for _, column in table.join]
 
         def pairs() -> Iterator[tuple[str, str]]:
-            for _, cells, problem in link.rows():
-                if problem is None:
-                    yield (_join_key([cells.get(c, "").strip(WHITESPACE) for c in on]),
-                           _join_key([cells.get(c, "").strip(WHITESPACE) for c in keys]))
+            for number, cells, problem in link.rows():
+                if problem is not None:  # a link that cannot be read would move rows between cases
+                    msg = f"{link.label} row {number}: {problem}"
+                    raise InputError(msg)
+                yield (_join_key([cells.get(c, "").strip(WHITESPACE) for c in on]),
+                       _join_key([cells.get(c, "").strip(WHITESPACE) for c in keys]))
 
         self.db.execute("BEGIN")
         self.db.executemany(f"INSERT INTO {links} VALUES (?, ?)", pairs())
@@ -263,6 +265,8 @@ class _Builder:
         self.problems: list[tuple[tuple[Any, ...], str]] = []
         self.size = 0
         """Characters read into this record, held to the record size limit."""
+        self.unreadable_root = False
+        """The case's own row could not be read (its cells are shifted)."""
 
     def fill(self, obj: dict[str, Any], base: tuple[Any, ...], table: Table, label: str, number: int,
              cells: dict[str, str], problem: str | None) -> None:
@@ -270,6 +274,7 @@ class _Builder:
         self.size += sum(len(text) for text in cells.values())
         if problem:
             self.problems.append((base, problem))
+            self.unreadable_root = self.unreadable_root or base == ()
             return  # its cells are shifted: reading them would misplace values (and could echo personal ones)
         for column in table.columns:
             try:
@@ -308,7 +313,12 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
               cells: dict[str, str], problem: str | None, limits: Limits) -> RawRecord:
     root_label = readers[RECORD].label
     b = _Builder(columns_key)
+    over = False
+    keys_of = _nested_keys(mapping)
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
+    if b.unreadable_root:  # no key can be trusted, so no other row is joined (they are reported as unmatched)
+        return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
+                         unreadable_root=True)
     for table in mapping.ordered()[1:]:
         if table.name not in readers:
             continue
@@ -318,7 +328,12 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
         if not target.many:
             key = _key(table, b.data, None)
             rows = list(itertools.islice(stage.take(table, key), 2)) if key else []
-            if len(rows) > 1:
+            if over:
+                continue
+            if rows and rows[0][3] and table.name != "child":  # one child's row serves each of their orders
+                b.problems.append(((), f"{label} row {rows[0][0]} joins this case and also an earlier case (on column "
+                                       f"{on}); a row belongs to one case"))
+            elif len(rows) > 1:
                 b.problems.append(((), f"{label} rows {rows[0][0]} and {rows[1][0]} both join this case (on column "
                                        f"{on}); keep one row per case"))
             elif not rows and table.name in REQUIRED_SINGLE:
@@ -349,17 +364,45 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
                     b.problems.append((base, f"{label} row {row} joins this case and also {owner} (on column {on}); "
                                              "a row belongs to one case: join on the case's own key"))
                     break
+                if over:  # keep only what nested tables join on, so their rows are claimed too
+                    if table.name in keys_of:
+                        made.append(_keys_only(table, keys_of[table.name], row_cells))
+                    continue
                 obj: dict[str, Any] = {}
                 b.fill(obj, base + path + (index,), table, label, row, row_cells, row_problem)
                 made.append(obj)
-                if b.size > limits.max_record_bytes:
-                    return _too_big(root_label, number, b, limits)
+                over = b.size > limits.max_record_bytes
             seen.add(key)
             if made:
                 _set(holder, tuple(sub.split(".")), made)
-    if b.size > limits.max_record_bytes:
+    if over or b.size > limits.max_record_bytes:
         return _too_big(root_label, number, b, limits)
-    return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems))
+    return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
+                     unreadable_root=b.unreadable_root)
+
+
+def _nested_keys(mapping: Mapping) -> dict[str, set[str]]:
+    """For each table other tables nest in, the fields of its items they join on (plans -> {plan_id})."""
+    keys: dict[str, set[str]] = {}
+    for table in mapping.tables.values():
+        parent = table.target.parent
+        if parent:
+            keys.setdefault(parent, set()).update(f[len(parent) + 1:] for f, _ in table.join if f.startswith(parent + "."))
+    return keys
+
+
+def _keys_only(table: Table, fields: set[str], cells: dict[str, str]) -> dict[str, Any]:
+    """An item with only the fields nested rows join on (for a case over the size limit, whose rows are only claimed)."""
+    item: dict[str, Any] = {}
+    for column in table.columns:
+        if column.field.path in fields:
+            try:
+                value = column.read_row(cells)
+            except CellError:
+                continue
+            if value is not None:
+                _set(item, column.parts, value)
+    return item
 
 
 def _too_big(root_label: str, number: int, b: _Builder, limits: Limits) -> RawRecord:

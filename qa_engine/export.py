@@ -75,7 +75,7 @@ def _rows(table: Table, record: dict[str, Any]) -> Iterator[list[Any]]:
 _OOXML_LITERAL = re.compile("_x(?=[0-9A-Fa-f]{4}_)")
 
 
-_OOXML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f]")
+_OOXML_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff]")
 
 
 def _ooxml_escape(text: str) -> str:
@@ -130,8 +130,9 @@ class _Workbook:
 
         sheet = self.sheets[table.name]
         cells = []
-        for value in values:
-            if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        kinds = ["string"] * len(table.join) + [c.field.kind for c in table.columns]
+        for value, kind in zip(values, kinds, strict=True):
+            if kind == "date" and isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
                 with contextlib.suppress(ValueError):
                     value = dt.date.fromisoformat(value)
             elif isinstance(value, list):

@@ -378,8 +378,9 @@ def _column(path: Path | None, table: str, target: Target, field_name: str, raw:
     if values and kind not in ("enum", "boolean", "string", "integer", "date"):
         _fail(path, f"{where}: 'values' cannot be used for this field")
     formats = _date_formats(path, where, raw["date_formats"]) if "date_formats" in raw else defaults["date_formats"]
-    probe = Column(spec, raw["column"], date_formats=formats)
-    null_dates = frozenset(filter(None, (probe._day(without_time(v)) for v in defaults["null_texts"])))
+    probes = (Column(spec, raw["column"], date_formats=formats), Column(spec, raw["column"],
+                                                                        date_formats=defaults["date_formats"]))
+    null_dates = frozenset(filter(None, (p._day(without_time(v)) for p in probes for v in defaults["null_texts"])))
     return Column(spec, raw["column"], values=tuple((str(k), v) for k, v in values.items()), date_formats=formats,
                   separator=raw.get("separator", defaults["separator"]), null_values=defaults["null_values"],
                   null_dates=null_dates)

@@ -67,8 +67,12 @@ class TextKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             self.flatten_mapping(node)
-        return {key.value if isinstance(key, yaml.ScalarNode) else self.construct_object(key, deep=True):
-                self.construct_object(value, deep=True) for key, value in node.value}
+        out = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(None, None, "found a key that is not plain text", key.start_mark)
+            out[key.value] = self.construct_object(value, deep=True)
+        return out
 
 
 TextKeyLoader.add_constructor("tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node, deep=True))

@@ -102,6 +102,8 @@ class RawRecord:
     """For a record assembled from tables: cells that could not be read, as (location, reason)."""
     unmatched: bool = False
     """A table row that joins no case (``error`` says why): reported, never audited."""
+    unreadable_root: bool = False
+    """For a record assembled from tables: the case's own row could not be read, so only its problems are reported."""
 
     def parsed(self) -> RawRecord:
         """This record with its text parsed (or the reason it cannot be)."""
@@ -179,14 +181,14 @@ def export_mapping(name: str, mapping: Mapping | None) -> Mapping:
     if mapping is not None:
         return mapping
     path = Path(name)
-    if path.is_dir() and not (path / "cases.csv").is_file():
+    if path.is_dir() and not any(p.name.casefold() == "cases.csv" for p in path.iterdir()):
         msg = (f"{name} is a folder without cases.csv, so it is not in qa_engine's flat layout: give --mapping FILE "
                "to say how its tables become case records (`qa-engine mapping init` writes a starter)")
         raise InputError(msg)
     return load_mapping(FLAT_MAPPING)
 
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xls", ".ods")
+TABLE_SUFFIXES = (".csv", ".tsv", ".xls", ".ods")
 
 
 def refuse_lone_table(path: Path) -> None:

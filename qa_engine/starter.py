@@ -410,7 +410,9 @@ def _sample(reader: TableReader, columns: list[str], rows: int) -> dict[str, lis
     out: dict[str, list[str]] = {c: [] for c in columns if c}
     iterator = reader.rows()
     try:
-        for _, cells, _ in itertools.islice(iterator, rows):
+        for _, cells, problem in itertools.islice(iterator, rows):
+            if problem is not None:  # a row with shifted cells: its values are not what their columns say
+                continue
             for column, value in cells.items():
                 text = (value or "").strip()
                 if text and column in out:
@@ -506,7 +508,8 @@ def _values_lines(spec: FieldSpec, samples: list[str], separator: str) -> list[s
     if spec.personal or item.personal or item.kind not in ("enum", "boolean"):
         return []
     cells = [part.strip() for cell in samples for part in (cell.split(separator) if spec.kind == "list" else [cell])]
-    if any(_looks_like_text(c) for c in cells):
+    own_words = {_norm(str(v)) for v in item.values}
+    if any(_looks_like_text(c) and _norm(c) not in own_words for c in cells):
         return ["# TODO values: this column holds sentences, not codes (not copied here); is it the right column?"]
     codes = list(dict.fromkeys(c for c in cells if c and len(c) <= _MAX_CODE_LENGTH))
     if item.kind == "boolean":

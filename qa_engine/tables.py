@@ -154,8 +154,9 @@ class TableReader:
                 continue
             problem = None
             if self.sheet is not None:  # a sheet row is as wide as the sheet: only a value past the header counts
-                if any(c.strip() for c in cells[len(header):]):
-                    problem = f"row has a value in column {len(header) + 1}, which has no header"
+                extra = next((i for i, c in enumerate(cells) if i >= len(header) and c.strip()), None)
+                if extra is not None:
+                    problem = f"row has a value in column {extra + 1}, which has no header"
             elif len(cells) != len(header):
                 problem = (f"row has {len(cells)} cells but the header has {len(header)} columns, so its values "
                            "cannot be told apart (a delimiter inside a value that is not quoted, or a line cut short?)")
@@ -214,8 +215,13 @@ class TableReader:
     def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
         sheet = (self.export or Export(self.path)).book()[self.sheet]
         sheet.reset_dimensions()  # never trust the size a file records: read every row and column there is
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [_cell(v) for v in values]
+        number = 0
+        try:
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, [_cell(v) for v in values]
+        except (ValueError, TypeError, KeyError, OSError) as exc:  # openpyxl's errors for a damaged sheet
+            msg = f"{self.label} row {number + 1}: cannot be read ({type(exc).__name__}: {exc})"
+            raise InputError(msg) from exc
 
 
 class Export:

@@ -276,3 +276,12 @@ def test_control_characters_survive_a_workbook(tmp_path, example_records):
     source = _write_jsonl(tmp_path / "in.jsonl", [record])
     export_flat([str(source)], tmp_path / "out.xlsx")
     assert _records(source) == _records(tmp_path / "out.xlsx")
+
+
+def test_workbook_keeps_noncharacters_and_date_like_text(tmp_path, example_records):
+    record = copy.deepcopy(example_records[0])
+    record["contacts"][0]["note"] = "odd \uffff and \ufffe"
+    record["child"]["address"] = "1899-12-31"
+    source = _write_jsonl(tmp_path / "in.jsonl", [record])
+    export_flat([str(source)], tmp_path / "out.xlsx")
+    assert _records(source) == _records(tmp_path / "out.xlsx")

@@ -518,8 +518,12 @@ def test_a_blank_first_row_above_data_is_refused(tmp_path):
     folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": ",,,,\n" + CONTACTS})
     with pytest.raises(InputError, match=r"contacts.csv: row 1 is blank but row 2 is not: the header must be the first"):
         _read(folder, _mapping(tmp_path))
-    (folder / "contacts.csv").write_text("")  # an empty file is a table with no rows
-    assert [len(r.contacts) for r in _read(folder, _mapping(tmp_path)) if isinstance(r, CaseRecord)] == [0, 0]
+    (folder / "contacts.csv").write_text("")  # a mapping that names a table wants at least its header
+    with pytest.raises(InputError, match=r"contacts.csv is empty: it needs at least a header row"):
+        _read(folder, _mapping(tmp_path))
+    flat = _flat_copy(tmp_path)
+    (flat / "contacts.csv").write_text("")  # the flat layout may leave a table out: an empty file has no rows
+    assert all(not r.contacts for r in _read(flat) if isinstance(r, CaseRecord))
 
 
 def test_a_table_can_join_its_cases_through_a_link_table(tmp_path):
@@ -570,3 +574,63 @@ def test_checks_across_fields_name_the_column_they_concern(tmp_path):
     linked = results[actions[pick][actions[0].index("case_id")]]
     assert linked.problems[-1].where.endswith(f'enforcement.csv row {pick + 1}, column "answers_contact_ids"')
     assert "answers contact K-NOT-THERE, which is not in this case" in linked.problems[-1].reason
+
+
+# --- found in the second review ---------------------------------------------------------------------------------------
+
+
+def test_a_case_over_the_size_limit_still_claims_all_its_rows(tmp_path):
+    from qa_engine.sources import Limits
+
+    folder = _flat_copy(tmp_path)
+    results = [Validator.check(r) for r in read_inputs([str(folder)], Limits(max_record_bytes=1024))]
+    assert not [r for r in results if isinstance(r, Rejection) and r.kind == "unmatched_row"]
+    assert any(isinstance(r, Rejection) and "the limit for one case" in r.reason for r in results)
+
+
+def test_repeated_link_rows_and_shared_one_per_case_rows(tmp_path):
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["tables"]["assessments"] = {
+        "file": "asset.csv", "join": {"order.order_id": "programme"},
+        "via": {"file": "link.csv", "on": {"asset": "assessmentID"}},
+        "columns": {"assessment_id": "assessmentID", "stage": {"value": "start_of_order"}}}
+    data["tables"]["court"] = {"file": "psr.csv", "join": {"child.child_id": "Child ID"},
+                               "columns": {"psr_requested_date": "Requested"}}
+    folder = _folder(tmp_path, {"orders.csv": ORDERS + "O-3,C-1,YRO,05/02/2016\n", "children.csv": CHILDREN,
+                                "contacts.csv": CONTACTS, "asset.csv": "assessmentID\nA-1\n",
+                                "link.csv": "asset,programme\nA-1,O-1\nA-1,O-1\n",
+                                "psr.csv": "Child ID,Requested\nC-1,01/01/2016\n"})
+    one, _, three, *_ = _read(folder, _mapping(tmp_path, data))
+    assert [a.assessment_id for a in one.assessments] == ["A-1"]  # the repeated link row adds it once
+    assert "psr.csv row 2 joins this case and also an earlier case" in three.problems[0].reason
+
+
+def test_a_case_row_with_shifted_cells_reports_only_that(tmp_path):
+    folder = _folder(tmp_path, {"orders.csv": ORDERS + "O-3,C-1,YRO,05/02/2016,extra\n", "children.csv": CHILDREN,
+                                "contacts.csv": CONTACTS})
+    third = _read(folder, _mapping(tmp_path))[2]
+    assert [p.reason for p in third.problems] == [
+        "row has 5 cells but the header has 4 columns, so its values cannot be told apart (a delimiter inside a value "
+        "that is not quoted, or a line cut short?)"]
+
+
+def test_odd_yaml_keys_and_json_named_txt_and_a_capitalised_cases_file(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("mapping_version: 1\ntables:\n  ? [a, b]\n  : 1\n")
+    with pytest.raises(MappingError, match="found a key that is not plain text"):
+        load_mapping(path)
+    records = tmp_path / "records.txt"
+    records.write_text(json.dumps([{"case_id": "T-1", "child": {"child_id": "C-1"}, "order": {
+        "order_id": "O-1", "order_type": "other", "sentence_date": "2016-01-01"}}]))
+    assert isinstance(_read(records)[0], CaseRecord)
+    folder = _folder(tmp_path, {"Cases.csv": CASES + "T-1,C-1,O-1,other,01/03/2016,\n"})
+    assert _read(folder)[0].case_id == "T-1"
+
+
+def test_a_null_date_in_a_columns_own_format_and_the_mappings(tmp_path):
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["null_values"] = ["01/01/1900"]
+    data["tables"]["contacts"]["columns"]["follow_up_date"] = {"column": "Follow Up", "date_formats": ["dd-mmm-yyyy"]}
+    contacts = "Contact ID,Order ID,Contact Date,Outcome,Notes,Follow Up\nK-1,O-1,03/02/2016,ATT,,01-Jan-1900\n"
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
+    assert _read(folder, _mapping(tmp_path, data))[0].contacts[0].follow_up_date is None
