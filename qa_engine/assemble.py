@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ import orjson
 import structlog
 
 from qa_engine.errors import InputError
-from qa_engine.layout import RECORD
-from qa_engine.mapping import WHITESPACE, CellError, Mapping, Table
+from qa_engine.layout import RECORD, get_path, set_path
+from qa_engine.mapping import WHITESPACE, CellError, Column, Mapping, Table
 from qa_engine.rules import suggest
 from qa_engine.sources import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
 from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, normal_name, open_export
@@ -42,7 +42,7 @@ def check_export(path: Path, mapping: Mapping, export: Export | None = None) -> 
         with open_export(path, mapping.encoding, mapping.delimiter) as own:
             return check_export(path, mapping, own)
     readers: dict[str, TableReader] = {}
-    for table in mapping.ordered():
+    for table in mapping.ordered:
         reader = export.table(table.file, table.sheet, table.encoding, table.delimiter)
         if reader is None and mapping.allow_missing and table.name != RECORD:
             continue
@@ -74,8 +74,8 @@ def _match_columns(reader: TableReader, table: Table, strict_header: bool) -> No
     for name in header:
         by_normal.setdefault(normal_name(name), []).append(name)
     rename: dict[str, str] = {}
-    needed = set(table.key_columns()) | {h for c in table.columns if c.field.required for h in c.headers()}
-    used = table.used_columns()
+    needed = set(table.key_columns) | {h for c in table.columns if c.field.required for h in c.headers()}
+    used = table.used_columns
     if header and not any(c in header or normal_name(c) in by_normal for c in used):
         msg = (f"{reader.label}: none of the columns the mapping's {table.name} table reads is in row 1: "
                "does the file start with its header row?")
@@ -130,21 +130,24 @@ def _is_empty(export: Export, name: str) -> bool:
 def _refuse_unknown_tables(path: Path, export: Export, mapping: Mapping, readers: dict[str, TableReader]) -> None:
     """In a layout that may leave tables out, a table it does not know is a misnamed one: refuse it, naming the nearest."""
     known = {(Path(r.label).name if not export.workbook else r.sheet) for r in readers.values()}
-    known |= {name for name in export.names() if _is_empty(export, name)}
-    expected = [t.sheet if export.workbook else t.file for t in mapping.ordered()]
+    expected = [t.sheet if export.workbook else t.file for t in mapping.ordered]
     for name in export.names():
-        if name not in known and (export.workbook or name.lower().endswith(".csv")):
-            kind = "sheet" if export.workbook else "file"
-            msg = (f"{path}: {kind} {name!r} is not a table of {mapping.name}{suggest(name, expected)}; "
-                   f"rename it, or move it out of the export")
-            raise InputError(msg)
+        if name in known or not (export.workbook or name.lower().endswith(".csv")) or _is_empty(export, name):
+            continue
+        kind = "sheet" if export.workbook else "file"
+        msg = (f"{path}: {kind} {name!r} is not a table of {mapping.name}{suggest(name, expected)}; "
+               f"rename it, or move it out of the export")
+        raise InputError(msg)
 
 
 def export_files(path: Path, mapping: Mapping) -> list[Path]:
     """The files of an export a mapping reads, for a run's manifest."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
         return [path]
-    return sorted({reader.path for reader in check_export(path, mapping).values()})
+    with open_export(path) as export:
+        tables = [(t.file, t.sheet) for t in mapping.ordered] + [(t.via.file, t.via.sheet) for t in mapping.ordered if t.via]
+        found = (export.table(file, sheet) for file, sheet in tables)
+        return sorted({reader.path for reader in found if reader is not None})
 
 
 def _join_key(values: list[str]) -> str:
@@ -166,8 +169,8 @@ class _Stage:
         name = f"t{len(self.names)}"
         self.names[table.name] = name
         self.db.execute(f"CREATE TABLE {name} (row INTEGER, k TEXT, cells BLOB, problem TEXT, used INTEGER DEFAULT 0)")
-        columns = table.used_columns()
-        keys = table.key_columns()
+        columns = table.used_columns
+        keys = table.key_columns
         links = self._load_link(name, table, link) if link is not None else None
 
         def rows() -> Iterator[tuple[int, str | None, bytes, str | None]]:
@@ -215,7 +218,7 @@ class _Stage:
             return
         name = self.names[table.name]
         k = _join_key(list(key))
-        columns = table.used_columns()
+        columns = table.used_columns
         found = self.db.execute(f"SELECT row, cells, problem, used FROM {name} WHERE k = ? ORDER BY row", (k,))
         claimed = None
         try:
@@ -242,20 +245,6 @@ class _Stage:
         self.db.close()
 
 
-def _get(data: dict[str, Any], path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(part)
-    return data
-
-
-def _set(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
-    for part in parts[:-1]:
-        data = data.setdefault(part, {})
-    data[parts[-1]] = value
-
-
 class _Builder:
     """One case record being assembled, with where each value came from and the cells that could not be read."""
 
@@ -276,14 +265,20 @@ class _Builder:
             self.problems.append((base, problem))
             self.unreadable_root = self.unreadable_root or base == ()
             return  # its cells are shifted: reading them would misplace values (and could echo personal ones)
-        for column in table.columns:
-            try:
-                value = column.read_row(cells)
-            except CellError as exc:
-                self.problems.append((base + column.parts, str(exc)))
-                continue
-            if value is not None:
-                _set(obj, column.parts, value)
+        for column, error in _read_into(obj, table.columns, cells):
+            self.problems.append((base + column.parts, str(error)))
+
+
+def _read_into(obj: dict[str, Any], columns: Iterable[Column], cells: dict[str, str]) -> Iterator[tuple[Column, CellError]]:
+    """Read each column's cell into ``obj``; yield the columns whose cell could not be read, with why."""
+    for column in columns:
+        try:
+            value = column.read_row(cells)
+        except CellError as exc:
+            yield column, exc
+            continue
+        if value is not None:
+            set_path(obj, column.parts, value)
 
 
 def register_mapping(mapping: Mapping) -> str:
@@ -296,30 +291,22 @@ def register_mapping(mapping: Mapping) -> str:
 
 
 def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> tuple[str, ...] | None:
-    values = []
-    parent = table.target.parent
-    for field_name, _ in table.join:
-        if parent and field_name.startswith(parent + "."):
-            value = _get(item or {}, field_name[len(parent) + 1:])
-        else:
-            value = _get(record, field_name)
-        if value is None:
-            return None
-        values.append(str(value))
-    return tuple(values)
+    """The join key of ``table``'s rows for this case (or parent item); None if a join field has no value."""
+    values = table.join_values(record, item)
+    return None if any(v is None for v in values) else tuple(str(v) for v in values)
 
 
-def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[str, TableReader], number: int,
-              cells: dict[str, str], problem: str | None, limits: Limits) -> RawRecord:
+def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], stage: _Stage,
+              readers: dict[str, TableReader], number: int, cells: dict[str, str], problem: str | None,
+              limits: Limits) -> RawRecord:
     root_label = readers[RECORD].label
     b = _Builder(columns_key)
     over = False
-    keys_of = _nested_keys(mapping)
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
     if b.unreadable_root:  # no key can be trusted, so no other row is joined (they are reported as unmatched)
         return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
                          unreadable_root=True)
-    for table in mapping.ordered()[1:]:
+    for table in mapping.ordered[1:]:
         if table.name not in readers:
             continue
         label = readers[table.name].label
@@ -348,7 +335,7 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
             sub = target.name
         else:
             path_parent = tuple(target.parent.split("."))
-            items = _get(b.data, target.parent) or []
+            items = get_path(b.data, target.parent) or []
             parents = [((*path_parent, i), item, item) for i, item in enumerate(items)]
             path = (target.name[len(target.parent) + 1:],)
             sub = path[0]
@@ -374,7 +361,7 @@ def _assemble(mapping: Mapping, columns_key: str, stage: _Stage, readers: dict[s
                 over = b.size > limits.max_record_bytes
             seen.add(key)
             if made:
-                _set(holder, tuple(sub.split(".")), made)
+                set_path(holder, tuple(sub.split(".")), made)
     if over or b.size > limits.max_record_bytes:
         return _too_big(root_label, number, b, limits)
     return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
@@ -394,14 +381,8 @@ def _nested_keys(mapping: Mapping) -> dict[str, set[str]]:
 def _keys_only(table: Table, fields: set[str], cells: dict[str, str]) -> dict[str, Any]:
     """An item with only the fields nested rows join on (for a case over the size limit, whose rows are only claimed)."""
     item: dict[str, Any] = {}
-    for column in table.columns:
-        if column.field.path in fields:
-            try:
-                value = column.read_row(cells)
-            except CellError:
-                continue
-            if value is not None:
-                _set(item, column.parts, value)
+    for _unreadable in _read_into(item, (c for c in table.columns if c.field.path in fields), cells):
+        pass  # a key that cannot be read joins nothing
     return item
 
 
@@ -435,18 +416,19 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
         InputError: a table or column the mapping names is missing (before any record is yielded).
     """
     columns_key = register_mapping(mapping)
+    keys_of = _nested_keys(mapping)
     export = open_export(path, mapping.encoding, mapping.delimiter)
     stage = _Stage()
     try:
         readers = check_export(path, mapping, export)
-        for table in mapping.ordered()[1:]:
+        for table in mapping.ordered[1:]:
             if table.name in readers:
                 stage.load(table, readers[table.name], readers.get(f"{table.name}{_VIA}"))
         log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(),
-                 missing=[t.name for t in mapping.ordered() if t.name not in readers])
+                 missing=[t.name for t in mapping.ordered if t.name not in readers])
         for number, cells, problem in readers[RECORD].rows():
-            yield _assemble(mapping, columns_key, stage, readers, number, cells, problem, limits)
-        for table in mapping.ordered()[1:]:
+            yield _assemble(mapping, columns_key, keys_of, stage, readers, number, cells, problem, limits)
+        for table in mapping.ordered[1:]:
             if table.name not in readers:
                 continue
             for row, key in stage.unclaimed(table):

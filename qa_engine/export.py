@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.files import AtomicFile
-from qa_engine.layout import RECORD
+from qa_engine.layout import RECORD, get_path
 from qa_engine.mapping import FLAT_MAPPING, Mapping, Table, load_mapping
 from qa_engine.sources import DEFAULT_LIMITS, Limits, read_inputs
 from qa_engine.tables import WORKBOOK_SUFFIXES
@@ -34,12 +34,6 @@ class ExportResult:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def _get(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
-
-
 def _text(value: Any, separator: str) -> str:
     if value is None:
         return ""
@@ -54,22 +48,17 @@ def _rows(table: Table, record: dict[str, Any]) -> Iterator[list[Any]]:
     """The table's rows for one record: join values first, then each column's value (Python values, not text)."""
     target = table.target
     if target.name == RECORD:
-        yield [_get(record, c.field.path) for c in table.columns]
+        yield [get_path(record, c.field.path) for c in table.columns]
         return
     if target.parent is None:
-        holders: list[tuple[dict[str, Any] | None, list[Any]]] = [(None, _get(record, target.name) or [])]
+        holders: list[tuple[dict[str, Any] | None, list[Any]]] = [(None, get_path(record, target.name) or [])]
     else:
         sub = target.name[len(target.parent) + 1:]
-        holders = [(item, item.get(sub) or []) for item in _get(record, target.parent) or []]
+        holders = [(item, item.get(sub) or []) for item in get_path(record, target.parent) or []]
     for parent, items in holders:
-        keys = []
-        for field_name, _ in table.join:
-            if target.parent and field_name.startswith(target.parent + "."):
-                keys.append(_get(parent, field_name[len(target.parent) + 1:]))
-            else:
-                keys.append(_get(record, field_name))
+        keys = table.join_values(record, parent)
         for item in items:
-            yield [*keys, *(_get(item, c.field.path) for c in table.columns)]
+            yield [*keys, *(get_path(item, c.field.path) for c in table.columns)]
 
 
 _OOXML_LITERAL = re.compile("_x(?=[0-9A-Fa-f]{4}_)")
@@ -94,7 +83,7 @@ def _header(table: Table) -> list[str]:
 class _CsvTables:
     def __init__(self, out: Path, mapping: Mapping) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        self.files = {t.name: AtomicFile(out / t.file, encoding="utf-8-sig", newline="") for t in mapping.ordered()}
+        self.files = {t.name: AtomicFile(out / t.file, encoding="utf-8-sig", newline="") for t in mapping.ordered}
         self.writers = {name: csv.writer(f.handle, lineterminator="\r\n") for name, f in self.files.items()}
         self.separator = ";"
 
@@ -119,7 +108,7 @@ class _Workbook:
 
         self.out = out
         self.book = Workbook(write_only=True)
-        self.sheets = {t.name: self.book.create_sheet(t.sheet) for t in mapping.ordered()}
+        self.sheets = {t.name: self.book.create_sheet(t.sheet) for t in mapping.ordered}
         self.separator = ";"
 
     def header(self, table: Table) -> None:
@@ -162,7 +151,7 @@ def export_flat(inputs: list[str], out: Path, limits: Limits = DEFAULT_LIMITS,
     """Write the valid records of ``inputs`` to ``out`` in the flat layout: a folder of CSV files, or an .xlsx
     workbook when ``out`` ends in .xlsx. Invalid records are not written; they are returned as rejections."""
     flat = load_mapping(FLAT_MAPPING)
-    tables = flat.ordered()
+    tables = flat.ordered
     sink: _CsvTables | _Workbook = _Workbook(out, flat) if out.suffix.lower() in WORKBOOK_SUFFIXES else _CsvTables(out, flat)
     result = ExportResult(rows={t.name: 0 for t in tables})
     validator = Validator()

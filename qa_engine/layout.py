@@ -15,7 +15,7 @@ from typing import Any
 
 from qa_engine.records import PERSONAL_FIELDS, CaseRecord
 
-__all__ = ["RECORD", "FieldSpec", "Target", "targets"]
+__all__ = ["RECORD", "FieldSpec", "Target", "get_path", "set_path", "targets"]
 
 RECORD = "record"
 """The name of the target that is the case record itself (one row per case)."""
@@ -104,6 +104,20 @@ def _walk(schema: dict[str, Any], obj: dict[str, Any], prefix: str, name: str, o
                 _walk(schema, item, "", list_name, out, list_name, sub, inside_list=True)
                 continue
         target.fields[path] = _scalar(schema, path, node, is_required)
+
+
+def get_path(data: Any, path: str) -> Any:
+    """The value at a dotted path in a record's dict (``order.order_id``), or None where any part is missing."""
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def set_path(data: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    """Set the value at a path in a record's dict, making the objects on the way."""
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
 
 
 @cache

@@ -18,9 +18,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from qa_engine.errors import MappingError
-from qa_engine.layout import RECORD, FieldSpec, Target, targets
+from qa_engine.layout import RECORD, FieldSpec, Target, get_path, targets
 from qa_engine.rules import TextKeyLoader, load_yaml, suggest
 from qa_engine.schemas import load_schema
+from qa_engine.tables import normal_name
 
 __all__ = ["DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Link", "Mapping", "Table", "load_mapping"]
 
@@ -33,6 +34,8 @@ TODO = "TODO"
 """What `qa-engine mapping init` writes where a person must decide; a mapping that still holds one does not load."""
 _TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _FALSE = frozenset({"n", "no", "false", "f", "0"})
+YES_NO_WORDS = _TRUE | _FALSE
+"""What a yes/no field reads without a values map (compared ignoring case)."""
 _TOKENS = re.compile(r"[hH]{1,2}:mm(:ss)?|yyyy|yy|mmmm|mmm|mm|m|dd|d")
 _STRPTIME = {"yyyy": "%Y", "yy": "%y", "mmmm": "%B", "mmm": "%b", "mm": "%m", "m": "%m", "dd": "%d", "d": "%d"}
 _TRAILING_TIME = re.compile(r"(?:[ T]+)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
@@ -64,11 +67,6 @@ def strptime_format(text: str) -> str:
         return _STRPTIME[found]
 
     return _TOKENS.sub(token, text)
-
-
-def _normal(text: str) -> str:
-    """A code compared ignoring case, spacing, hyphens and underscores."""
-    return re.sub(r"[\s_-]+", " ", text).strip().casefold()
 
 
 def show(value: str, spec: FieldSpec) -> str:
@@ -129,13 +127,13 @@ class Column:
     def _codes(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The value map by exact code and by normalised code."""
         exact = dict(reversed(self.values))
-        return exact, {_normal(code): value for code, value in reversed(self.values)}
+        return exact, {normal_name(code): value for code, value in reversed(self.values)}
 
     @cached_property
     def _allowed(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The field's own values by text and by normalised text."""
         values = self.field.values
-        return {str(v): v for v in values}, {_normal(str(v)): v for v in values}
+        return {str(v): v for v in values}, {normal_name(str(v)): v for v in values}
 
     @cached_property
     def _item(self) -> Column:
@@ -242,7 +240,7 @@ def _lookup(text: str, tables: tuple[dict[str, Any], dict[str, Any]]) -> Any:
     exact, normal = tables
     if text in exact:
         return exact[text]
-    return normal.get(_normal(text), _NO)
+    return normal.get(normal_name(text), _NO)
 
 
 @dataclass(frozen=True)
@@ -273,16 +271,24 @@ class Table:
     via: Link | None = None
     """A link table that holds the join's columns, for a table that does not carry its case's key itself."""
 
+    @cached_property
     def key_columns(self) -> list[str]:
         """The columns of this table a row's join is worked out from: the join's own, or the link's ``on``."""
         if self.via is not None:
             return [column for _, column in self.via.on]
         return [column for _, column in self.join]
 
+    @cached_property
     def used_columns(self) -> list[str]:
         """Every column this table reads (join columns first), each once."""
-        names = self.key_columns() + [h for c in self.columns for h in c.headers()]
+        names = self.key_columns + [h for c in self.columns for h in c.headers()]
         return list(dict.fromkeys(names))
+
+    def join_values(self, record: dict[str, Any], item: dict[str, Any] | None) -> list[Any]:
+        """The values a row of this table must match: each join field's, from the case or from the parent item."""
+        parent = self.target.parent
+        return [get_path(item or {}, name[len(parent) + 1:]) if parent and name.startswith(parent + ".")
+                else get_path(record, name) for name, _ in self.join]
 
 
 @dataclass(frozen=True)
@@ -297,6 +303,7 @@ class Mapping:
     allow_missing: bool = False
     """Tables, and columns of fields that are not required, may be absent from the export (read as empty)."""
 
+    @cached_property
     def ordered(self) -> list[Table]:
         """Tables in the order records are built: the record, its single objects, its lists, then nested lists."""
         def rank(table: Table) -> tuple[int, str]:

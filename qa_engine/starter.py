@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.layout import RECORD, FieldSpec, Target, targets
-from qa_engine.mapping import strptime_format, without_time
-from qa_engine.tables import Export, TableReader, open_export
+from qa_engine.mapping import YES_NO_WORDS, strptime_format, without_time
+from qa_engine.tables import Export, TableReader, normal_name, open_export
 
 __all__ = ["Starter", "starter_mapping"]
 
@@ -30,8 +30,6 @@ _CASE_KEYS = ("case_id", "order.order_id", "child.child_id")
 """Record fields a table may join on, most preferred first."""
 _ID_WORDS = ("id", "ref", "reference", "refno", "no", "number", "identifier", "key")
 """A column named just this (or a table's entity plus this: "Contact Ref") holds the target's own id."""
-_STANDARD_BOOLEANS = frozenset({"y", "yes", "true", "t", "1", "n", "no", "false", "f", "0"})
-"""What a yes/no field reads without a values map (see qa_engine.mapping)."""
 _FIELD_FUZZ = 0.88
 _TABLE_FUZZ = 0.75
 _US = "mm/dd/yyyy"
@@ -275,11 +273,6 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.casefold())
 
 
-def _code_norm(text: str) -> str:
-    """A code as qa_engine.mapping compares it: ignoring case, and runs of spaces, hyphens and underscores."""
-    return re.sub(r"[\s_-]+", " ", text).strip().casefold()
-
-
 _ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
 
 
@@ -513,7 +506,7 @@ def _values_lines(spec: FieldSpec, samples: list[str], separator: str) -> list[s
         return ["# TODO values: this column holds sentences, not codes (not copied here); is it the right column?"]
     codes = list(dict.fromkeys(c for c in cells if c and len(c) <= _MAX_CODE_LENGTH))
     if item.kind == "boolean":
-        odd = [c for c in codes if c.casefold() not in _STANDARD_BOOLEANS]
+        odd = [c for c in codes if c.casefold() not in YES_NO_WORDS]
         if not odd:
             return []
         if len(odd) > _MAX_CODES:
@@ -531,7 +524,7 @@ def _values_lines(spec: FieldSpec, samples: list[str], separator: str) -> list[s
     for code in codes:
         same = [v for v in allowed if _norm(str(v)) == _norm(code)]  # "VeryHigh" is very_high
         mapped[code] = same[0] if same else None
-    if all(value is not None and _code_norm(str(value)) == _code_norm(code) for code, value in mapped.items()):
+    if all(value is not None and normal_name(str(value)) == normal_name(code) for code, value in mapped.items()):
         return []
     lines = []
     if any(value is None for value in mapped.values()):

@@ -12,7 +12,8 @@ import csv
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,30 @@ class TableReader:
     """For a sheet: the export holding the open workbook."""
     rename: dict[str, str] | None = None
     """Header as written -> the name the mapping uses for it, where they differ only in case or spacing."""
+    _header: list[str] | None = field(default=None, init=False, repr=False)
+
+    @cached_property
+    def _format(self) -> tuple[str, str]:
+        """(encoding, delimiter) of a CSV file: as the mapping says, or detected once (detection reads the file)."""
+        encoding = detect_encoding(self.path) if self.encoding == "auto" else self.encoding
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            msg = f"{self.label}: unknown encoding {encoding!r} in the mapping"
+            raise InputError(msg) from exc
+        delimiter = self.delimiter
+        if delimiter == "auto":
+            with self.path.open(encoding=encoding, newline="", errors="replace") as handle:
+                delimiter = _delimiter(handle.read(_SAMPLE))
+        return encoding, delimiter
 
     def header(self) -> list[str]:
+        """The column names in row 1, stripped ([] for an empty file); read once."""
+        if self._header is None:
+            self._header = self._read_header()
+        return self._header
+
+    def _read_header(self) -> list[str]:
         """The column names in row 1, stripped ([] for an empty file).
 
         Raises:
@@ -184,16 +207,7 @@ class TableReader:
             raise InputError(msg) from exc
 
     def _csv_rows_unguarded(self) -> Iterator[tuple[int, list[str]]]:
-        encoding = detect_encoding(self.path) if self.encoding == "auto" else self.encoding
-        try:
-            codecs.lookup(encoding)
-        except LookupError as exc:
-            msg = f"{self.label}: unknown encoding {encoding!r} in the mapping"
-            raise InputError(msg) from exc
-        delimiter = self.delimiter
-        if delimiter == "auto":
-            with self.path.open(encoding=encoding, newline="", errors="replace") as handle:
-                delimiter = _delimiter(handle.read(_SAMPLE))
+        encoding, delimiter = self._format
         number = 0
         old = csv.field_size_limit(_FIELD_LIMIT)
         try:
