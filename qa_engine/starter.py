@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from qa_engine.errors import InputError
 from qa_engine.layout import RECORD, FieldSpec, Target, targets
 from qa_engine.mapping import YES_NO_WORDS, strptime_format, without_time
 from qa_engine.tables import Export, TableReader, normal_name, open_export
@@ -246,8 +247,11 @@ class Starter:
     """Tables matched to a part of the case record."""
     columns: int
     """Columns matched to a field."""
-    todos: int
-    """TODO markers written (the number of times the word appears in ``text``)."""
+
+    @property
+    def todos(self) -> int:
+        """TODO markers written (a header's own "TODO" is escaped, so each one is a question to settle)."""
+        return self.text.count("TODO")
 
 
 @dataclass
@@ -591,8 +595,7 @@ def starter_mapping(path: Path, sample_rows: int = 200) -> Starter:
     lines += [f"  # TODO table {_quote(name)}: which part of the case record does it hold?{_comment(why)}"
               for name, why in left_out.items()]
     text = "\n".join(lines) + "\n"
-    return Starter(text=text, tables=len(tables), columns=sum(len(t.columns) for t in tables.values()),
-                   todos=text.count("TODO"))
+    return Starter(text=text, tables=len(tables), columns=sum(len(t.columns) for t in tables.values()))
 
 
 def _read_tables(export: Export, chosen: dict[str, str], left_out: dict[str, str], rows: int) -> dict[str, _Table]:
@@ -611,16 +614,18 @@ def _read_tables(export: Export, chosen: dict[str, str], left_out: dict[str, str
         if target.parent and target.parent not in tables:
             left_out[label] = f" (it looks like {name}, whose rows nest in {target.parent}; no table holds those)"
             continue
-        reader = (export.table(f"{label}.csv", label) if export.workbook else export.table(label, Path(label).stem))
-        if reader is None:  # pragma: no cover - names() listed it
+        reader = export.table(label, label)  # names() listed it: a file of a folder, or a sheet of a workbook
+        assert reader is not None
+        try:  # one table the reader refuses (a repeated column, a stray quote) is left out, not the whole export
+            header = reader.header()
+            sample = _sample(reader, header, rows) if any(header) else {}
+        except InputError as exc:
+            left_out[label] = f" ({_quote(exc.message)}; fix the export, then run this again)"
             continue
-        header = reader.header()
-        repeated = [c for c, n in Counter(header).items() if n > 1 and c]
-        if repeated or not any(header):
-            why = f"column {_quote(repeated[0])} appears twice in its header row" if repeated else "it has no header row"
-            left_out[label] = f" ({why}; fix the export, then run this again)"
+        if not any(header):
+            left_out[label] = " (it has no header row; fix the export, then run this again)"
             continue
-        tables[name] = _Table(target, label, header, _sample(reader, header, rows))
+        tables[name] = _Table(target, label, header, sample)
     return tables
 
 
@@ -704,7 +709,8 @@ def _match_columns(table: _Table, join_columns: set[str], record_columns: dict[s
         table.columns[path] = (column, fuzzy)
     data_like = sum(1 for c in table.header if re.search(r"\d", c)) > len(table.header) / 2  # names rarely hold digits
     if len(table.header) > 1 and (data_like or (not table.columns and not join_columns & set(table.header))):
-        # nothing in row 1 reads as a column name: it is probably data, so none of it is copied here
+        # nothing in row 1 reads as a column name: it is probably data, so none of it is copied here or mapped
+        table.columns.clear()
         table.notes = [f"# TODO: none of this table's {len(table.header)} columns matched a field; does the file start "
                        "with its header row? (its first row is not copied here)"]
 
