@@ -62,7 +62,7 @@ class Judged:
     case_id: str | None = None
     rejection: Rejection | None = None
     lines: tuple[str, ...] = ()
-    outcomes: tuple[tuple[str, str, str, str], ...] = ()  # (rule_id, criterion, outcome, severity)
+    outcomes: tuple[tuple[str, str, str], ...] = ()  # (rule_id, criterion, outcome)
 
 
 _AUDITOR: Any = None
@@ -113,7 +113,7 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
             raw,
             case_id=result.case_id,
             lines=tuple(json_line(f) for f in findings),
-            outcomes=tuple((f.rule_id, f.criterion, f.outcome, f.severity) for f in findings),
+            outcomes=tuple((f.rule_id, f.criterion, f.outcome) for f in findings),
         ))
     return out
 

@@ -176,6 +176,7 @@ def audit(
     auditor = Auditor(pack, policy, as_of, pseudonym)
     out = Path(out_dir)
     _check_inputs(inputs, mapping)
+    run_mapping = _run_mapping(inputs, mapping)
     chosen: set[int] | None = None
     valid: set[int] = set()
     sample_info = None
@@ -193,11 +194,10 @@ def audit(
         counts["not_sampled"] = 0
     if _has_export(inputs):
         counts["unmatched_rows"] = 0
-    worst = 0
     findings_file = AtomicFile(out / "findings.jsonl")
     rejected_file = AtomicFile(out / "rejected.jsonl")
     config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
-                          as_of, pseudonym_key, _run_mapping(inputs, mapping))
+                          as_of, pseudonym_key, run_mapping)
     meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
     duplicates = Validator()
 
@@ -228,9 +228,6 @@ def audit(
             else:
                 for line in judged.lines:
                     findings_file.write_line(line)
-                for _rule, _criterion, outcome, severity in judged.outcomes:
-                    if outcome == "not_met":
-                        worst = max(worst, SEVERITY_RANK[severity])
                 summary.add_outcomes(judged.outcomes)
                 counts["audited"] += 1
             meter.update()
@@ -249,7 +246,7 @@ def audit(
         "durable_rules_version": durable_version(),
         "as_of": as_of.isoformat(),
         "inputs": _input_manifest(inputs, mapping),
-        "mapping": _mapping_info(inputs, mapping),
+        "mapping": _mapping_info(run_mapping),
         "counts": counts,
         "rule_pack": {
             "directory": str(pack.directory),
@@ -271,7 +268,7 @@ def audit(
         build_report(out, compare, run=run)
     run = finish_run(out, run)
     log.info("audit.done", **counts, duration_seconds=run["duration_seconds"])
-    worst_name = next((k for k, v in SEVERITY_RANK.items() if v == worst), None)
+    worst_name = max((r.severity for r in built.rules if r.not_met), key=SEVERITY_RANK.__getitem__, default=None)
     return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run)
 
 
@@ -306,15 +303,12 @@ def _run_mapping(inputs: list[str], mapping: Mapping | None) -> Mapping | None:
     return mapping or export_mapping(next(n for n in inputs if n != "-" and _has_export([n])), None)
 
 
-def _mapping_info(inputs: list[str], mapping: Mapping | None) -> dict[str, Any] | None:
+def _mapping_info(mapping: Mapping | None) -> dict[str, Any] | None:
     """Which mapping read the tabular inputs (None when every input was JSON)."""
-    if not _has_export(inputs):
+    if mapping is None:
         return None
-    if mapping is None or mapping.path is None:
-        from qa_engine.mapping import FLAT_MAPPING
-
-        return {"path": str(FLAT_MAPPING), "sha256": sha256_file(FLAT_MAPPING), "name": "qa_engine flat layout"}
-    return {"path": str(mapping.path), "sha256": sha256_file(mapping.path), "name": mapping.name}
+    return {"path": str(mapping.path) if mapping.path else None,
+            "sha256": sha256_file(mapping.path) if mapping.path else None, "name": mapping.name}
 
 
 def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:

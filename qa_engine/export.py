@@ -17,7 +17,7 @@ from typing import Any
 
 from qa_engine.files import AtomicFile
 from qa_engine.layout import RECORD, get_path
-from qa_engine.mapping import FLAT_MAPPING, Mapping, Table, load_mapping
+from qa_engine.mapping import Mapping, Table, flat_mapping
 from qa_engine.sources import DEFAULT_LIMITS, Limits, read_inputs
 from qa_engine.tables import WORKBOOK_SUFFIXES
 from qa_engine.validation import Rejection, Validator
@@ -150,7 +150,7 @@ def export_flat(inputs: list[str], out: Path, limits: Limits = DEFAULT_LIMITS,
                 mapping: Mapping | None = None) -> ExportResult:
     """Write the valid records of ``inputs`` to ``out`` in the flat layout: a folder of CSV files, or an .xlsx
     workbook when ``out`` ends in .xlsx. Invalid records are not written; they are returned as rejections."""
-    flat = load_mapping(FLAT_MAPPING)
+    flat = flat_mapping()
     tables = flat.ordered
     sink: _CsvTables | _Workbook = _Workbook(out, flat) if out.suffix.lower() in WORKBOOK_SUFFIXES else _CsvTables(out, flat)
     result = ExportResult(rows={t.name: 0 for t in tables})

@@ -160,9 +160,13 @@ class Counts(BaseModel):
     )
 
     def add(self, outcome: str) -> None:
+        """Count one case (the proportion and interval are worked out once, by ``settle``)."""
         setattr(self, outcome, getattr(self, outcome) + 1)
         if outcome != "not_applicable":
             self.applicable += 1
+
+    def settle(self) -> None:
+        """Work out the proportion met and its interval from the counts."""
         judged = self.met + self.not_met
         self.proportion_met = round(self.met / judged, 4) if judged else None
         self.interval_95 = wilson_interval(self.met, judged)
@@ -231,12 +235,8 @@ class SummaryBuilder:
                 crit.section, SectionSummary(section=crit.section, section_title=crit.section_title, criteria=[]))
             section.criteria.append(crit.criterion)
 
-    def add_case(self, findings: list[Finding]) -> None:
-        """Count one case's findings (one per rule)."""
-        self.add_outcomes([(f.rule_id, f.criterion, f.outcome) for f in findings])
-
     def add_outcomes(self, outcomes: Any) -> None:
-        """Count one case from its (rule id, criterion, outcome, ...) tuples."""
+        """Count one case from its (rule id, criterion, outcome) tuples."""
         self.cases += 1
         per_criterion: dict[str, set[str]] = defaultdict(set)
         for rule_id, criterion, outcome, *_ in outcomes:
@@ -252,6 +252,8 @@ class SummaryBuilder:
 
     def build(self) -> Summary:
         """The summary so far."""
+        for counts in (*self.rules.values(), *self.criteria.values(), *self.sections.values()):
+            counts.settle()
         return Summary(as_of=self.as_of, cases_audited=self.cases, rules=list(self.rules.values()),
                        criteria=list(self.criteria.values()), sections=list(self.sections.values()))
 

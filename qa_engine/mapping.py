@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,19 @@ from qa_engine.rules import TextKeyLoader, load_yaml, suggest
 from qa_engine.schemas import load_schema
 from qa_engine.tables import normal_name
 
-__all__ = ["DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Link", "Mapping", "Table", "load_mapping"]
+__all__ = [
+    "DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Link", "Mapping", "Table", "flat_mapping", "load_mapping",
+]
 
 DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 FLAT_MAPPING = DEFAULT_MAPPINGS_DIR / "flat.yaml"
 """The mapping of qa_engine's own flat CSV layout (what `qa-engine export-csv` writes)."""
+
+
+@cache
+def flat_mapping() -> Mapping:
+    """The flat layout's mapping, loaded and checked once per process."""
+    return load_mapping(FLAT_MAPPING)
 
 DEFAULT_DATE_FORMATS = ("dd/mm/yyyy",)
 TODO = "TODO"

@@ -176,7 +176,7 @@ def _stdin(stream: BinaryIO, limits: Limits) -> Iterator[RawRecord]:
 
 def export_mapping(name: str, mapping: Mapping | None) -> Mapping:
     """The mapping to read the export ``name`` with: the one given, or the flat layout's for a folder that has cases.csv."""
-    from qa_engine.mapping import FLAT_MAPPING, load_mapping
+    from qa_engine.mapping import flat_mapping
 
     if mapping is not None:
         return mapping
@@ -185,7 +185,7 @@ def export_mapping(name: str, mapping: Mapping | None) -> Mapping:
         msg = (f"{name} is a folder without cases.csv, so it is not in qa_engine's flat layout: give --mapping FILE "
                "to say how its tables become case records (`qa-engine mapping init` writes a starter)")
         raise InputError(msg)
-    return load_mapping(FLAT_MAPPING)
+    return flat_mapping()
 
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".xls", ".ods")
