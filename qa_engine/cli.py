@@ -119,9 +119,9 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
     through --mapping; a folder in qa_engine's flat layout needs none).
     """
     from qa_engine.batch import default_jobs
-    from qa_engine.engine import OUTPUTS
     from qa_engine.engine import audit as run_audit
     from qa_engine.pseudonyms import load_key
+    from qa_engine.report import REPORT_FILES
     from qa_engine.rules import SEVERITY_RANK
     from qa_engine.sources import Limits
 
@@ -134,7 +134,7 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
                            sample=sample, seed=seed, report=not no_report, compare=compare,
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
                            jobs=jobs or default_jobs(), progress=True, mapping=mapping)
-    written = [out_dir / name for name in OUTPUTS[3:] if name in result.run["outputs"]]
+    written = [out_dir / name for name in REPORT_FILES if name in result.run["outputs"]]
     counts = result.counts
     click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
                f" ({counts['rejected']} rejected: see rejected.jsonl).")
@@ -437,10 +437,7 @@ def main() -> None:
     """Entry point of the qa-engine command."""
     try:
         cli(prog_name="qa-engine", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Interrupted: the run was stopped; its folder is marked incomplete.", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Interrupted: the run was stopped; its folder is marked incomplete.", err=True)
         sys.exit(130)
     except click.ClickException as exc:

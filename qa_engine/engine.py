@@ -30,6 +30,7 @@ from qa_engine.files import AtomicFile, json_line, sha256_file, write_json
 from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
 from qa_engine.pseudonyms import Pseudonymiser
 from qa_engine.records import LEVEL_NAME, CaseRecord
+from qa_engine.report import REPORT_FILES
 from qa_engine.rules import SEVERITY_RANK, Policy, RulePack, load_policy, load_rules
 from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, export_mapping, read_inputs, refuse_lone_table
 from qa_engine.validation import Rejection, Validator
@@ -117,8 +118,7 @@ def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str
     return manifest
 
 
-OUTPUTS = ("findings.jsonl", "rejected.jsonl", "summary.json", "report.md", "report.html", "worklist.csv",
-           "worklist.xlsx")
+OUTPUTS = ("findings.jsonl", "rejected.jsonl", "summary.json", *REPORT_FILES)
 """Every file a run writes besides run.json; run.json lists their sha256 so `qa-engine verify` can check them."""
 
 

@@ -236,3 +236,15 @@ def test_audit_in_a_namespace_without_network(tmp_path):
 
     assert 0 == result.returncode, result.stderr
     assert verify_run(tmp_path / "run").ok
+
+
+def test_rebuilding_the_report_does_not_bless_a_changed_output(tmp_path, finished):
+    """`qa-engine report` re-hashes only the report files: a findings.jsonl changed since the audit still fails."""
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished, copy)
+    with (copy / "rejected.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write("\n")
+    assert CliRunner().invoke(cli, ["report", str(copy)]).exit_code == 0
+    assert verify_run(copy).problems == ["rejected.jsonl: changed since the run (sha256 differs)"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ class RunData:
     run: dict[str, Any]
     summary: Summary
     previous: Summary | None = None
-    previous_run: dict[str, Any] = field(default_factory=dict)
 
     def findings(self) -> Iterator[Finding]:
         """The run's findings, read one line at a time."""
@@ -63,9 +62,7 @@ def load_run(directory: Path | str, compare: Path | str | None = None, run: dict
         raise InputError(msg)
     data = RunData(directory, run, Summary.model_validate(_read_json(directory / "summary.json")))
     if compare is not None:
-        compare = Path(compare)
-        data.previous_run = _read_json(compare / "run.json")
-        data.previous = Summary.model_validate(_read_json(compare / "summary.json"))
+        data.previous = Summary.model_validate(_read_json(Path(compare) / "summary.json"))
     return data
 
 
@@ -73,9 +70,11 @@ def build_report(directory: Path | str, compare: Path | str | None = None,
                  run: dict[str, Any] | None = None) -> list[Path]:
     """Write report.md, report.html, worklist.csv and worklist.xlsx into a run's folder.
 
-    For a finished run (``run`` not given), run.json is rewritten afterwards with the new files' hashes.
+    For a finished run (``run`` not given), run.json is rewritten afterwards with the report files' hashes; the
+    other outputs keep the hashes the audit recorded, so `qa-engine verify` still catches a change made to them.
     """
-    from qa_engine.engine import finish_run
+    from qa_engine.engine import OUTPUTS
+    from qa_engine.files import sha256_file, write_json
     from qa_engine.report.html import write_html
     from qa_engine.report.narrative import write_markdown
     from qa_engine.report.worklist import write_worklists
@@ -83,5 +82,8 @@ def build_report(directory: Path | str, compare: Path | str | None = None,
     data = load_run(directory, compare, run)
     written = [write_markdown(data), write_html(data), *write_worklists(data)]
     if run is None:
-        finish_run(data.directory, {k: v for k, v in data.run.items() if k not in ("outputs", "complete")})
+        recorded = data.run.get("outputs", {})
+        outputs = {name: sha256_file(data.directory / name) if name in REPORT_FILES else recorded[name]
+                   for name in OUTPUTS if (name in REPORT_FILES and (data.directory / name).exists()) or name in recorded}
+        write_json(data.directory / "run.json", {**data.run, "outputs": outputs, "complete": True})
     return written

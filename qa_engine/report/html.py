@@ -9,7 +9,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa_engine.files import write_text
-from qa_engine.phrases import describe_proportion
 from qa_engine.report.narrative import AREA_BELOW, STRENGTH_FROM, choose, counts_note, in_words
 
 __all__ = ["ROWS_PER_CRITERION", "render_html", "write_html"]
@@ -68,9 +67,9 @@ def render_html(data) -> str:
     return _ENV.get_template("report.html.j2").render(
         run=data.run, summary=summary, criteria=criteria, values=values, strengths=strengths, areas=areas,
         service=data.run.get("policy", {}).get("service") or "the youth offending service",
-        compared=data.previous.as_of if data.previous else None, limit=ROWS_PER_CRITERION,
+        compared=data.previous.as_of if data.previous else None,
         previous_rules=previous_rules,
-        strength_from=STRENGTH_FROM, area_below=AREA_BELOW, describe=describe_proportion,
+        strength_from=STRENGTH_FROM, area_below=AREA_BELOW,
     )
 
 
