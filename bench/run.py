@@ -32,13 +32,14 @@ _PHASE = r"""
 import json, resource, sys
 from qa_engine.cli import main
 sys.argv = ["qa-engine", *json.loads(sys.argv[1])]
+code = 0
 try:
     main()
-except SystemExit:
-    pass
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"own_mb": own / 1024, "worker_mb": workers / 1024}), file=sys.stderr)
+print(json.dumps({"own_mb": own / 1024, "worker_mb": workers / 1024, "exit": code}), file=sys.stderr)
 """
 
 
@@ -49,6 +50,9 @@ def phase(args: list[str]) -> dict[str, float]:
                           capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
     memory = json.loads(done.stderr.strip().splitlines()[-1])
+    if memory.pop("exit") not in (0, 1):  # 1: validate found rejected records, which a benchmark input may hold
+        msg = f"qa-engine {args[0]} failed:\n{done.stdout}{done.stderr}"
+        raise SystemExit(msg)
     return {"seconds": seconds, "peak_rss_mb": max(memory["own_mb"], memory["worker_mb"]), **memory}
 
 
