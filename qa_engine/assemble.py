@@ -315,8 +315,6 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
         if not target.many:
             key = _key(table, b.data, None)
             rows = list(itertools.islice(stage.take(table, key), 2)) if key else []
-            if over:
-                continue
             if rows and rows[0][3] and table.name != "child":  # one child's row serves each of their orders
                 b.problems.append(((), f"{label} row {rows[0][0]} joins this case and also an earlier case (on column "
                                        f"{on}); a row belongs to one case"))

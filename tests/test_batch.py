@@ -62,5 +62,7 @@ def test_progress_is_logged_when_not_on_a_terminal():
 
 
 def test_default_jobs_is_the_cores_available():
-    """The default is at least one process."""
-    assert default_jobs() >= 1
+    """The default is one process per core this process may use."""
+    import os
+
+    assert default_jobs() == len(os.sched_getaffinity(0))

@@ -128,6 +128,9 @@ def test_any_bytes_are_read_or_rejected(tmp_path, lines):
 
     counts, rejections = validate_inputs([str(path)])
 
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    non_blank = sum(1 for line in data.split(b"\n") if line.strip())  # counted apart from the reader
+    assert counts["records_read"] == non_blank
     assert counts["records_read"] == counts["valid"] + counts["rejected"] == len(rejections) + counts["valid"]
 
 

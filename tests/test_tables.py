@@ -631,3 +631,33 @@ def test_a_null_date_in_a_columns_own_format_and_the_mappings(tmp_path):
     contacts = "Contact ID,Order ID,Contact Date,Outcome,Notes,Follow Up\nK-1,O-1,03/02/2016,ATT,,01-Jan-1900\n"
     folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
     assert _read(folder, _mapping(tmp_path, data))[0].contacts[0].follow_up_date is None
+
+
+def test_text_nulls_separators_unknown_encodings_and_a_missing_order_row(tmp_path):
+    """Mapping settings no other test reaches: a null value in a code column and in a list, a list separator, an
+    encoding that does not exist, and a case with no row in its own order table."""
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["null_values"] = ["N/A"]
+    data["separator"] = "|"
+    data["tables"]["assessments"] = {
+        "file": "asset.csv", "join": {"order.order_id": "Order ID"},
+        "columns": {"assessment_id": "ID", "stage": {"value": "start_of_order"}, "identified_needs": "Needs",
+                    "risk_of_serious_harm": "RoSH"}}
+    asset = "ID,Order ID,Needs,RoSH\nA-1,O-1,mental_health|N/A|substance_misuse,N/A\n"
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": CONTACTS,
+                                "asset.csv": asset})
+    one = _read(folder, _mapping(tmp_path, data))[0]
+    assert one.assessments[0].identified_needs == ["mental_health", "substance_misuse"]
+    assert one.assessments[0].risk_of_serious_harm is None
+    data["tables"]["assessments"]["encoding"] = "no-such-encoding"
+    with pytest.raises(InputError, match=r"asset.csv: unknown encoding 'no-such-encoding' in the mapping"):
+        _read(folder, _mapping(tmp_path, data))
+    del data["tables"]["assessments"]
+    data["tables"]["record"]["columns"].pop("order.order_type")
+    data["tables"]["order"] = {"file": "order_types.csv", "join": {"order.order_id": "Order ID"},
+                               "columns": {"order_type": {"column": "Order", "values": {"YRO": "youth_rehabilitation_order"}}}}
+    (folder / "order_types.csv").write_text("Order ID,Order\nO-1,YRO\n")
+    one, two, *_ = _read(folder, _mapping(tmp_path, data))
+    assert one.order.order_type.value == "youth_rehabilitation_order"
+    assert any(p.reason.endswith('order_types.csv has no row for this case (joined on column "Order ID")')
+               for p in two.problems)
