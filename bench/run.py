@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa_engine.files import sha256_file
+from qa_engine.trust.files import sha256_file
 
 _PHASE = r"""
 import json, resource, sys

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from qa_engine.engine import Auditor, AuditResult, audit, validate_inputs
-from qa_engine.errors import ConfigError, EngineError, PolicyError, QAEngineError, RuleError
-from qa_engine.findings import Finding, Summary
-from qa_engine.phrases import describe_proportion
-from qa_engine.records import CaseRecord
-from qa_engine.rules import Policy, RulePack, load_policy, load_rules
+from qa_engine.base.errors import ConfigError, EngineError, PolicyError, QAEngineError, RuleError
+from qa_engine.base.version import __version__
+from qa_engine.judge.auditor import Auditor
+from qa_engine.judge.findings import Finding, Summary
+from qa_engine.judge.phrases import describe_proportion
+from qa_engine.records.model import CaseRecord
+from qa_engine.rulepack.load import load_policy, load_rules
+from qa_engine.rulepack.model import Policy, RulePack
+from qa_engine.run.audit import AuditResult, audit, validate_inputs
 
 __all__ = [
     "AuditResult",

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import click
 
-from qa_engine import __version__
-from qa_engine._logging import configure
-from qa_engine.errors import QAEngineError
-from qa_engine.pseudonyms import ENV_KEY
-from qa_engine.sources import DEFAULT_LIMITS
+from qa_engine.base.errors import QAEngineError
+from qa_engine.base.logs import configure
+from qa_engine.base.version import __version__
+from qa_engine.exports.raw import DEFAULT_LIMITS
+from qa_engine.trust.pseudonyms import ENV_KEY
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -62,15 +62,36 @@ def _limit_options(function):
                         show_default=True, help="Reject a record (a JSON Lines line) larger than this.")(function)
 
 
+class _MappingPath(click.ParamType):
+    """A mapping file, or the name of a mapping shipped with qa_engine (``flat``, ``cld-like``)."""
+
+    name = "FILE|NAME"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from qa_engine.exports.mapping import shipped_mappings
+
+        path = Path(str(value))
+        if path.is_file():
+            return path
+        shipped = shipped_mappings()
+        if str(value) in shipped:
+            return shipped[str(value)]
+        if path.exists():
+            self.fail(f"{value} is a folder, not a mapping file", param, ctx)
+        self.fail(f"no file {value!r}, and no shipped mapping of that name (shipped: {', '.join(sorted(shipped))})",
+                  param, ctx)
+
+
 def _mapping_option(function):
     """--mapping, shared by audit, validate and export-csv."""
-    return click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                        help="How the tables of a CSV folder or .xlsx workbook become case records (a folder in "
-                             "qa_engine's flat layout needs none).")(function)
+    return click.option("--mapping", "mapping_path", type=_MappingPath(),
+                        help="How the tables of a CSV folder or .xlsx workbook become case records: a mapping file, or "
+                             "the name of a shipped one (flat, cld-like). A folder in qa_engine's flat layout needs "
+                             "none.")(function)
 
 
 def _load_mapping(path: Path | None):
-    from qa_engine.mapping import load_mapping
+    from qa_engine.exports.mapping import load_mapping
 
     return load_mapping(path) if path else None
 
@@ -87,7 +108,10 @@ def cli(log_format: str, log_level: str) -> None:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
+@click.option("--example", is_flag=True,
+              help="Audit the example caseload shipped with qa_engine (37 invented cases), as of its export date "
+                   "unless --as-of is given: a first try with nothing else installed.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for findings.jsonl, summary.json, rejected.jsonl and run.json.")
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -109,7 +133,7 @@ def cli(log_format: str, log_level: str) -> None:
 @_mapping_option
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the cores available). The output is the same for any number.")
-def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
+def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
           max_depth: int, mapping_path: Path | None, jobs: int | None) -> None:
@@ -118,13 +142,22 @@ def audit(inputs: tuple[str, ...], out_dir: Path, rules_dir: Path | None, policy
     INPUTS are JSON or JSON Lines files, - for stdin, folders of CSV files, or .xlsx workbooks (read
     through --mapping; a folder in qa_engine's flat layout needs none).
     """
-    from qa_engine.batch import default_jobs
-    from qa_engine.engine import audit as run_audit
-    from qa_engine.pseudonyms import load_key
+    from qa_engine.exports.raw import Limits
+    from qa_engine.judge.batch import default_jobs
     from qa_engine.report import REPORT_FILES
-    from qa_engine.rules import SEVERITY_RANK
-    from qa_engine.sources import Limits
+    from qa_engine.rulepack.model import SEVERITY_RANK
+    from qa_engine.run.audit import audit as run_audit
+    from qa_engine.trust.pseudonyms import load_key
 
+    if example:
+        from qa_engine.base.resources import EXAMPLE_AS_OF, example_path
+
+        if inputs:
+            raise click.UsageError("give INPUTS or --example, not both")
+        inputs = (str(example_path("caseload.jsonl")),)
+        as_of = as_of or EXAMPLE_AS_OF
+    elif not inputs:
+        raise click.UsageError("give the files to audit (INPUTS), or --example to audit the shipped example")
     day = _as_of(as_of)
     with _reported(out_dir):
         key = load_key(key_file) if pseudonymise else None
@@ -176,7 +209,7 @@ def report(run_dir: Path, compare: Path | None) -> None:
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 def verify(run_dir: Path) -> None:
     """Check that a run finished and that none of its outputs has changed since. Exit 1 if not."""
-    from qa_engine.verify import verify_run
+    from qa_engine.trust.verify import verify_run
 
     result = verify_run(run_dir)
     for name in result.checked:
@@ -201,8 +234,8 @@ def verify(run_dir: Path) -> None:
 def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: int, max_depth: int,
              mapping_path: Path | None) -> None:
     """Check case records against the schema only; list each problem. Exit 1 if any record or row is rejected."""
-    from qa_engine.engine import validate_inputs
-    from qa_engine.sources import Limits
+    from qa_engine.exports.raw import Limits
+    from qa_engine.run.audit import validate_inputs
 
     try:
         counts, rejections = validate_inputs(list(inputs), out_dir, Limits(max_record_bytes, max_depth),
@@ -232,8 +265,8 @@ def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_de
 
     Records that are not valid are listed and left out (exit 1).
     """
-    from qa_engine.export import export_flat
-    from qa_engine.sources import Limits
+    from qa_engine.exports.flat import export_flat
+    from qa_engine.exports.raw import Limits
 
     with _reported(out):
         result = export_flat(list(inputs), out, Limits(max_record_bytes, max_depth), mapping=_load_mapping(mapping_path))
@@ -254,7 +287,7 @@ def _stop_between_records() -> None:
     """A first Ctrl-C stops the run after the current record (cleanly); a second one stops it at once."""
     import signal
 
-    from qa_engine.engine import STOP
+    from qa_engine.run.audit import STOP
 
     STOP.clear()
 
@@ -287,7 +320,7 @@ def _rate(values: tuple[str, ...]) -> dict[str, float]:
 @click.option("--out", "out", default="-", show_default=True, help="File to write, or - for standard output.")
 def generate(cases: int, seed: int, until: str | None, rates: tuple[str, ...], out: str) -> None:
     """Write a realistic synthetic caseload as JSON Lines (no real child is described)."""
-    from qa_engine.generate import DEFAULT_UNTIL, generate_lines
+    from qa_engine.records.generate import DEFAULT_UNTIL, generate_lines
 
     day = _as_of(until) if until else DEFAULT_UNTIL
     try:
@@ -319,7 +352,7 @@ _rules_option = click.option("--rules", "rules_dir", type=click.Path(exists=True
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_list(rules_dir: Path | None, fmt: str) -> None:
     """Show every rule: id, criterion, title, basis, severity and parameters."""
-    from qa_engine.rules import load_rules
+    from qa_engine.rulepack.load import load_rules
 
     try:
         pack = load_rules(rules_dir)
@@ -351,9 +384,9 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
 @_rules_option
 def rules_lint(rules_dir: Path | None) -> None:
     """Check every rule file, its compilation to durable_rules, and that its cases cover every outcome."""
-    from qa_engine.compile import compile_pack
-    from qa_engine.rules import load_rules
-    from qa_engine.ruletest import coverage_gaps, load_cases
+    from qa_engine.judge.rulecases import coverage_gaps, load_cases
+    from qa_engine.rulepack.compile import compile_pack
+    from qa_engine.rulepack.load import load_rules
 
     try:
         pack = load_rules(rules_dir)
@@ -378,8 +411,8 @@ def rules_lint(rules_dir: Path | None) -> None:
 @_rules_option
 def rules_test(rules_dir: Path | None) -> None:
     """Run every rule's own test cases through durable_rules."""
-    from qa_engine.rules import load_rules
-    from qa_engine.ruletest import run_pack_cases
+    from qa_engine.judge.rulecases import run_pack_cases
+    from qa_engine.rulepack.load import load_rules
 
     try:
         results = run_pack_cases(load_rules(rules_dir))
@@ -407,8 +440,8 @@ def mapping() -> None:
 def mapping_init(export: Path, out: Path, force: bool) -> None:
     """Read the headers (and a sample of codes and dates) of the tables in EXPORT, a folder of CSV files or an .xlsx
     workbook, and write a starter mapping: every column it could match, and a TODO for each it could not."""
-    from qa_engine.files import write_text
-    from qa_engine.starter import starter_mapping
+    from qa_engine.exports.starter import starter_mapping
+    from qa_engine.trust.files import write_text
 
     if out.exists() and not force:
         _fail(f"{out} exists; give --force to overwrite it, or another --out")
@@ -422,9 +455,11 @@ def mapping_init(export: Path, out: Path, force: bool) -> None:
 
 
 @mapping.command("check")
-@click.argument("mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("mapping_file", type=_MappingPath())
 def mapping_check(mapping_file: Path) -> None:
-    """Check a mapping file against the schema and the case record (every table, field, code and join it names)."""
+    """Check a mapping file against the schema and the case record (every table, field, code and join it names).
+
+    MAPPING_FILE is a file, or the name of a mapping shipped with qa_engine (flat, cld-like)."""
     try:
         loaded = _load_mapping(mapping_file)
     except QAEngineError as exc:

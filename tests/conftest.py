@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from qa_engine.rules import load_rules
+from qa_engine.rulepack.load import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

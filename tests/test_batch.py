@@ -6,9 +6,9 @@ import json
 
 import structlog
 
-from qa_engine.batch import Progress, default_jobs
-from qa_engine.engine import audit
-from qa_engine.generate import DEFAULT_UNTIL, generate_lines
+from qa_engine.judge.batch import Progress, default_jobs
+from qa_engine.records.generate import DEFAULT_UNTIL, generate_lines
+from qa_engine.run.audit import audit
 
 from .conftest import EXAMPLE_CASELOAD
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from qa_engine.calendar import WorkingCalendar, months_between
+from qa_engine.base.calendar import WorkingCalendar, months_between
 
 D = dt.date
 
@@ -81,7 +81,7 @@ def test_add_months_agrees_with_dateutil():
     """add_months gives dateutil's relativedelta answer for every day of thirty years and -25..25 months."""
     from dateutil.relativedelta import relativedelta
 
-    from qa_engine.calendar import add_months
+    from qa_engine.base.calendar import add_months
 
     day = D(2000, 1, 1)
     while day < D(2030, 1, 1):

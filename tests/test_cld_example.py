@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from qa_engine.engine import audit
-from qa_engine.mapping import build_mapping, load_mapping
-from qa_engine.records import CaseRecord
-from qa_engine.rules import load_yaml
-from qa_engine.sources import read_inputs
-from qa_engine.tables import TableReader, detect_encoding
-from qa_engine.validation import Validator
+from qa_engine.base.yamlfile import load_yaml
+from qa_engine.exports.mapping import build_mapping, load_mapping
+from qa_engine.exports.sources import read_inputs
+from qa_engine.exports.tables import TableReader, detect_encoding
+from qa_engine.exports.validation import Validator
+from qa_engine.records.model import CaseRecord
+from qa_engine.run.audit import audit
 
 from .conftest import EXAMPLE_AS_OF, ROOT
 from .make_cld_example import CASELOAD, CHOSEN, DEFAULT_OUT, chosen_records, write_export

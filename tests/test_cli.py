@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
+from qa_engine.base.resources import load_schema
 from qa_engine.cli import cli
-from qa_engine.schemas import load_schema
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD, EXAMPLES
 
@@ -150,7 +150,7 @@ class TestOtherCommands:
         """A rule whose case expects the wrong outcome makes rules test exit 1 and name the case."""
         import shutil
 
-        from qa_engine.rules import DEFAULT_RULES_DIR
+        from qa_engine.rulepack.load import DEFAULT_RULES_DIR
 
         rules = tmp_path / "rules"
         shutil.copytree(DEFAULT_RULES_DIR, rules)

@@ -7,13 +7,13 @@ import random
 
 import pytest
 
-from qa_engine._durable import get_backend
-from qa_engine.compile import MAX_COFIRING, compile_pack, compile_rule, pack_rulesets
-from qa_engine.errors import RuleCompileError
-from qa_engine.facts import CaseFacts
-from qa_engine.findings import reduce
-from qa_engine.records import LEVEL_RANK, Level
-from qa_engine.rules import Rule
+from qa_engine.base.errors import RuleCompileError
+from qa_engine.facts.derive import CaseFacts
+from qa_engine.judge.durable_adapter import get_backend
+from qa_engine.judge.findings import reduce
+from qa_engine.records.model import LEVEL_RANK, Level
+from qa_engine.rulepack.compile import MAX_COFIRING, compile_pack, compile_rule, pack_rulesets
+from qa_engine.rulepack.model import Rule
 
 _BASE = {
     "id": "1.1-synthetic",

@@ -13,16 +13,16 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qa_engine.base.errors import MappingError
+from qa_engine.base.yamlfile import load_yaml
 from qa_engine.cli import cli
-from qa_engine.engine import audit
-from qa_engine.errors import MappingError
-from qa_engine.export import export_flat
-from qa_engine.generate import DEFAULT_RATES, generate
-from qa_engine.mapping import FLAT_MAPPING, build_mapping
-from qa_engine.records import CaseRecord
-from qa_engine.rules import load_yaml
-from qa_engine.sources import read_inputs
-from qa_engine.validation import Rejection, Validator
+from qa_engine.exports.flat import export_flat
+from qa_engine.exports.mapping import FLAT_MAPPING, build_mapping
+from qa_engine.exports.sources import read_inputs
+from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.records.generate import DEFAULT_RATES, generate
+from qa_engine.records.model import CaseRecord
+from qa_engine.run.audit import audit
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
 
@@ -47,7 +47,7 @@ def _example_export(tmp_path_factory):
 
 def test_flat_layout_covers_every_field_of_the_record():
     """mappings/flat.yaml maps every field of every part of the record, so export-csv loses nothing."""
-    from qa_engine.layout import RECORD, targets
+    from qa_engine.records.layout import RECORD, targets
 
     flat = build_mapping(load_yaml(FLAT_MAPPING, MappingError), FLAT_MAPPING)
     for name, target in targets().items():
@@ -218,7 +218,7 @@ def test_a_bad_code_a_bad_date_and_an_orphan_row_are_reported_in_the_exports_ter
 
 
 def _load(path: Path):
-    from qa_engine.mapping import load_mapping
+    from qa_engine.exports.mapping import load_mapping
 
     return load_mapping(path)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from qa_engine.calendar import WorkingCalendar
-from qa_engine.facts import CATALOGUE, FactSettings, derive
-from qa_engine.records import CaseRecord
+from qa_engine.base.calendar import WorkingCalendar
+from qa_engine.facts.derive import CATALOGUE, FactSettings, derive
+from qa_engine.records.model import CaseRecord
 
 CAL = WorkingCalendar()
 

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from qa_engine.cli import cli
-from qa_engine.engine import audit, validate_inputs
-from qa_engine.generate import DEFAULT_UNTIL, generate, generate_lines
-from qa_engine.records import CaseRecord
+from qa_engine.records.generate import DEFAULT_UNTIL, generate, generate_lines
+from qa_engine.records.model import CaseRecord
+from qa_engine.run.audit import audit, validate_inputs
 
 from .conftest import EXAMPLES
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa_engine.cli import cli
-from qa_engine.engine import validate_inputs
-from qa_engine.sources import Limits
+from qa_engine.exports.raw import Limits
+from qa_engine.run.audit import validate_inputs
 
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 
@@ -143,9 +143,9 @@ def test_mutated_records_are_judged_or_rejected(data, example_records):
     """Replacing any field of a real record with a wrong value never crashes the audit of that record."""
     import datetime as dt
 
-    from qa_engine.engine import Auditor
-    from qa_engine.rules import load_rules
-    from qa_engine.validation import Rejection, Validator
+    from qa_engine.exports.validation import Rejection, Validator
+    from qa_engine.judge.auditor import Auditor
+    from qa_engine.rulepack.load import load_rules
 
     record = json.loads(json.dumps(data.draw(st.sampled_from(example_records))))
     paths = []
@@ -168,9 +168,10 @@ def test_mutated_records_are_judged_or_rejected(data, example_records):
             node[trail[-1]] = data.draw(_MUTATIONS)
         except (KeyError, IndexError, TypeError):
             continue
-    from qa_engine.sources import RawRecord
+    from qa_engine.exports.raw import RawRecord
 
-    result = Validator().validate(RawRecord("fuzz", "line 1", record))
+    with Validator() as validator:
+        result = validator.validate(RawRecord("fuzz", "line 1", record))
     if isinstance(result, Rejection):
         assert result.pointer is not None and result.reason
     else:

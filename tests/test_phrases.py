@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa_engine import describe_proportion
-from qa_engine.phrases import wilson_interval
+from qa_engine.judge.phrases import wilson_interval
 
 # (phrase as the report writes it, where, k, n): the counts each phrase implies (34 cases were inspected;
 # where a question applied to fewer cases, the denominator is that subset).

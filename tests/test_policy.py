@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from qa_engine.engine import Auditor
-from qa_engine.errors import PolicyError
-from qa_engine.records import CaseRecord
-from qa_engine.rules import load_policy
+from qa_engine.base.errors import PolicyError
+from qa_engine.judge.auditor import Auditor
+from qa_engine.records.model import CaseRecord
+from qa_engine.rulepack.load import load_policy
 
 
 def _write(tmp_path, text):

@@ -9,12 +9,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from qa_engine.base.errors import InputError
 from qa_engine.cli import cli
-from qa_engine.engine import audit
-from qa_engine.errors import InputError
 from qa_engine.report import REPORT_FILES, build_report, load_run
 from qa_engine.report.narrative import choose, in_words
 from qa_engine.report.worklist import safe_cell
+from qa_engine.run.audit import audit
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
 
@@ -138,7 +138,7 @@ def test_report_refuses_an_incomplete_run(tmp_path):
 
 def test_sample_is_stratified_and_repeatable(tmp_path):
     """--sample N audits N cases in proportion to order types; the same seed picks the same cases."""
-    from qa_engine.generate import generate_lines
+    from qa_engine.records.generate import generate_lines
 
     path = tmp_path / "g.jsonl"
     path.write_text("".join(generate_lines(400, seed=9)))

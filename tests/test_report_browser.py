@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from qa_engine.engine import audit
-from qa_engine.generate import DEFAULT_UNTIL
+from qa_engine.records.generate import DEFAULT_UNTIL
 from qa_engine.report import build_report
+from qa_engine.run.audit import audit
 
 from .conftest import EXAMPLE_CASELOAD
 

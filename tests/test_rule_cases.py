@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa_engine.rules import load_rules
-from qa_engine.ruletest import coverage_gaps, load_cases, run_case
+from qa_engine.judge.rulecases import coverage_gaps, load_cases, run_case
+from qa_engine.rulepack.load import load_rules
 
 _PACK = load_rules()
 _CASES = [(rule, case) for rule in _PACK.rules for case in load_cases(rule)]

@@ -7,9 +7,9 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from qa_engine.base.errors import RuleCompileError, RuleSchemaError
 from qa_engine.cli import cli
-from qa_engine.errors import RuleCompileError, RuleSchemaError
-from qa_engine.rules import DEFAULT_RULES_DIR, load_rules
+from qa_engine.rulepack.load import DEFAULT_RULES_DIR, load_rules
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
 

@@ -7,8 +7,11 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from qa_engine.rules import CASES_SUFFIX, CRITERIA_FILE, DEFAULT_RULES_DIR, load_yaml
-from qa_engine.schemas import SCHEMA_DIR, generated_schemas, load_schema, render
+from qa_engine.base.resources import load_schema, schemas_dir
+from qa_engine.base.yamlfile import load_yaml
+from qa_engine.judge.schemas import generated_schemas, render
+from qa_engine.rulepack.load import DEFAULT_RULES_DIR
+from qa_engine.rulepack.model import CASES_SUFFIX, CRITERIA_FILE
 
 from .conftest import EXAMPLES
 
@@ -16,10 +19,10 @@ from .conftest import EXAMPLES
 @pytest.mark.parametrize("stem", sorted(generated_schemas()))
 def test_generated_schema_is_checked_in(stem):
     """The checked-in schema equals the one generated from the model (see README, Development)."""
-    assert render(generated_schemas()[stem]) == (SCHEMA_DIR / f"{stem}.schema.json").read_text()
+    assert render(generated_schemas()[stem]) == (schemas_dir() / f"{stem}.schema.json").read_text()
 
 
-@pytest.mark.parametrize("path", sorted(SCHEMA_DIR.glob("*.schema.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(schemas_dir().glob("*.schema.json")), ids=lambda p: p.name)
 def test_schema_files_are_valid_json_schema(path):
     """Every schema file is itself a valid Draft 2020-12 schema."""
     Draft202012Validator.check_schema(json.loads(path.read_text()))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa_engine.engine import audit
+from qa_engine.run.audit import audit
 
 from .conftest import EXAMPLE_CASELOAD
 
@@ -35,7 +35,7 @@ def test_three_thousand_cases(tmp_path):
 
 _PEAK = r"""
 import json, resource, sys
-from qa_engine.sources import read_inputs
+from qa_engine.exports.sources import read_inputs
 count = sum(1 for _ in read_inputs([sys.argv[1]]))
 print(json.dumps({"records": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -47,8 +47,8 @@ def test_joining_an_export_of_hundreds_of_thousands_of_rows_keeps_memory_flat(tm
     import subprocess
     import sys
 
-    from qa_engine.export import export_flat
-    from qa_engine.generate import generate_lines
+    from qa_engine.exports.flat import export_flat
+    from qa_engine.records.generate import generate_lines
 
     peaks = {}
     for cases in (1_200, 12_000):

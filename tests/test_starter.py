@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qa_engine.errors import MappingError
-from qa_engine.export import export_flat
-from qa_engine.mapping import FLAT_MAPPING, load_mapping
-from qa_engine.records import CaseRecord
-from qa_engine.sources import read_inputs
-from qa_engine.starter import Starter, starter_mapping
-from qa_engine.validation import Validator
+from qa_engine.base.errors import MappingError
+from qa_engine.exports.flat import export_flat
+from qa_engine.exports.mapping import FLAT_MAPPING, load_mapping
+from qa_engine.exports.sources import read_inputs
+from qa_engine.exports.starter import Starter, starter_mapping
+from qa_engine.exports.validation import Validator
+from qa_engine.records.model import CaseRecord
 
 from .conftest import EXAMPLE_CASELOAD
 
@@ -333,7 +333,7 @@ def test_mapping_init_and_check_from_the_command_line(tmp_path):
     from click.testing import CliRunner
 
     from qa_engine.cli import cli
-    from qa_engine.export import export_flat
+    from qa_engine.exports.flat import export_flat
 
     folder = tmp_path / "export"
     export_flat([str(Path(__file__).resolve().parent.parent / "examples" / "caseload.jsonl")], folder)

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa_engine.errors import InputError, MappingError
-from qa_engine.mapping import build_mapping, load_mapping
-from qa_engine.records import CaseRecord
-from qa_engine.sources import read_inputs
-from qa_engine.tables import detect_encoding
-from qa_engine.validation import Rejection, Validator
+from qa_engine.base.errors import InputError, MappingError
+from qa_engine.exports.mapping import build_mapping, load_mapping
+from qa_engine.exports.sources import read_inputs
+from qa_engine.exports.tables import detect_encoding
+from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.records.model import CaseRecord
 
 CASES = "case_id,child.child_id,order.order_id,order.order_type,order.sentence_date,child.name\n"
 CONTACTS_MAPPING = {
@@ -356,7 +356,7 @@ def test_any_record_table_is_read_or_refused_with_a_reason(tmp_path_factory, row
 
 
 def test_a_case_whose_rows_exceed_the_record_size_limit_is_rejected(tmp_path):
-    from qa_engine.sources import Limits
+    from qa_engine.exports.raw import Limits
 
     folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN,
                                 "contacts.csv": CONTACTS + "".join(f"K-{n},O-2,05/02/2016,UA,{'x' * 90}\n" for n in range(20))})
@@ -371,7 +371,7 @@ def test_a_case_whose_rows_exceed_the_record_size_limit_is_rejected(tmp_path):
 
 
 def _flat_copy(tmp_path: Path) -> Path:
-    from qa_engine.export import export_flat
+    from qa_engine.exports.flat import export_flat
 
     folder = tmp_path / "flat"
     export_flat([str(Path(__file__).resolve().parent.parent / "examples" / "caseload.jsonl")], folder)
@@ -481,8 +481,8 @@ def test_dates_with_times_zones_and_sentinels(tmp_path):
 
 
 def test_whole_numbers_are_read_exactly():
-    from qa_engine.layout import targets
-    from qa_engine.mapping import CellError, Column
+    from qa_engine.exports.mapping import CellError, Column
+    from qa_engine.records.layout import targets
 
     column = Column(targets()["oversight"].fields["actions_requested"], "Actions")
     assert column.read("9007199254740993") == 9007199254740993
@@ -577,7 +577,7 @@ def test_checks_across_fields_name_the_column_they_concern(tmp_path):
 
 
 def test_a_case_over_the_size_limit_still_claims_all_its_rows(tmp_path):
-    from qa_engine.sources import Limits
+    from qa_engine.exports.raw import Limits
 
     folder = _flat_copy(tmp_path)
     results = [Validator.check(r) for r in read_inputs([str(folder)], Limits(max_record_bytes=1024))]

@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from qa_engine.cli import cli
-from qa_engine.engine import OUTPUTS, audit
-from qa_engine.generate import DEFAULT_UNTIL, generate_lines
-from qa_engine.verify import verify_run
+from qa_engine.records.generate import DEFAULT_UNTIL, generate_lines
+from qa_engine.report import OUTPUTS
+from qa_engine.run.audit import audit
+from qa_engine.trust.verify import verify_run
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD, EXAMPLES
 

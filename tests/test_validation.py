@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from qa_engine.engine import audit, validate_inputs
-from qa_engine.records import CaseRecord
+from qa_engine.records.model import CaseRecord
+from qa_engine.run.audit import audit, validate_inputs
 
 
 def _good(case_id: str) -> dict:
@@ -125,7 +125,7 @@ def test_stdin_forms(monkeypatch):
     import io
     import sys
 
-    from qa_engine.sources import read_inputs
+    from qa_engine.exports.sources import read_inputs
 
     one = _good("S-1")
     for text, expected in [
@@ -143,7 +143,7 @@ def test_stdin_forms(monkeypatch):
 
 def test_seen_ids_remember_where_first_read():
     """The duplicate check keeps ids out of memory but still says where the first one was read."""
-    from qa_engine.validation import SeenIds
+    from qa_engine.exports.validation import SeenIds
 
     seen = SeenIds()
     for i in range(12_000):  # more than one commit batch

@@ -8,8 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from qa_engine.files import write_text
 from qa_engine.report.narrative import AREA_BELOW, STRENGTH_FROM, choose, counts_note, in_words
+from qa_engine.trust.files import write_text
 
 __all__ = ["ROWS_PER_CRITERION", "render_html", "write_html"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa_engine.files import write_text
-from qa_engine.findings import Counts, CriterionSummary, Summary
-from qa_engine.phrases import describe_proportion
+from qa_engine.judge.findings import Counts, CriterionSummary, Summary
+from qa_engine.judge.phrases import describe_proportion
+from qa_engine.trust.files import write_text
 
 __all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "choose", "in_words", "write_markdown"]
 

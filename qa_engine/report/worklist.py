@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qa_engine.files import write_bytes, write_text
-from qa_engine.rules import SEVERITY_RANK
+from qa_engine.rulepack.model import SEVERITY_RANK
+from qa_engine.trust.files import write_bytes, write_text
 
 __all__ = ["COLUMNS", "safe_cell", "worklist_rows", "write_worklists"]
 

@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from qa_engine.errors import InputError
-from qa_engine.layout import RECORD, FieldSpec, Target, targets
-from qa_engine.mapping import YES_NO_WORDS, strptime_format, without_time
-from qa_engine.tables import Export, TableReader, normal_name, open_export
+from qa_engine.base.errors import InputError
+from qa_engine.exports.mapping import YES_NO_WORDS, strptime_format, without_time
+from qa_engine.exports.tables import Export, TableReader, normal_name, open_export
+from qa_engine.records.layout import RECORD, FieldSpec, Target, targets
 
 __all__ = ["Starter", "starter_mapping"]
 

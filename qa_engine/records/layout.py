@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from qa_engine.records import PERSONAL_FIELDS, CaseRecord
+from qa_engine.records.model import PERSONAL_FIELDS, CaseRecord
 
 __all__ = ["RECORD", "FieldSpec", "Target", "get_path", "set_path", "targets"]
 

@@ -17,19 +17,27 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from qa_engine.errors import MappingError
-from qa_engine.layout import RECORD, FieldSpec, Target, get_path, targets
-from qa_engine.rules import TextKeyLoader, load_yaml, suggest
-from qa_engine.schemas import load_schema
-from qa_engine.tables import normal_name
+from qa_engine.base.errors import MappingError
+from qa_engine.base.resources import load_schema, mappings_dir
+from qa_engine.base.yamlfile import TextKeyLoader, load_yaml, suggest
+from qa_engine.exports.tables import normal_name
+from qa_engine.records.layout import RECORD, FieldSpec, Target, get_path, targets
 
 __all__ = [
     "DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Link", "Mapping", "Table", "flat_mapping", "load_mapping",
+    "shipped_mappings",
 ]
 
-DEFAULT_MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+DEFAULT_MAPPINGS_DIR = mappings_dir()
+"""The shipped mappings (packaged with qa_engine; in the repository, the top-level mappings/ folder)."""
 FLAT_MAPPING = DEFAULT_MAPPINGS_DIR / "flat.yaml"
 """The mapping of qa_engine's own flat CSV layout (what `qa-engine export-csv` writes)."""
+
+
+def shipped_mappings() -> dict[str, Path]:
+    """The mappings shipped with qa_engine, by name: ``flat`` and each worked example (``cld-like``)."""
+    found = {path.stem: path for path in sorted(DEFAULT_MAPPINGS_DIR.glob("examples/*.yaml"))}
+    return {"flat": FLAT_MAPPING, **found}
 
 
 @cache

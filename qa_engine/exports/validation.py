@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from qa_engine.records import CaseRecord
-from qa_engine.sources import RawRecord
+from qa_engine.exports.raw import RawRecord
+from qa_engine.records.model import CaseRecord
 
 __all__ = ["Problem", "Rejection", "SeenIds", "Validator"]
 
@@ -107,12 +107,30 @@ class SeenIds:
             return None
         return self._db.execute("SELECT first FROM seen WHERE case_id = ?", (case_id,)).fetchone()[0]
 
+    def close(self) -> None:
+        """Close the temporary database (its file goes with it)."""
+        self._db.close()
+
 
 class Validator:
-    """Validates records one at a time and remembers case ids, so a repeated case id is rejected."""
+    """Validates records one at a time and remembers case ids, so a repeated case id is rejected.
+
+    Use it as a context manager (``with Validator() as v:``) so the case-id table is closed when the
+    batch ends, even on an error.
+    """
 
     def __init__(self) -> None:
         self._seen = SeenIds()
+
+    def __enter__(self) -> Validator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the table of case ids already read."""
+        self._seen.close()
 
     def validate(self, raw: RawRecord) -> CaseRecord | Rejection:
         """The validated record, or a Rejection naming the field and the reason (a repeated case id included)."""

@@ -13,15 +13,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa_engine._durable import ITEM_ID_FIELD, Firing
-from qa_engine.compile import CompiledRule
-from qa_engine.errors import OutcomeInvariantError
-from qa_engine.facts import CASE_KIND, CATALOGUE
-from qa_engine.messages import render
-from qa_engine.phrases import wilson_interval
-from qa_engine.pseudonyms import Pseudonymiser
-from qa_engine.records import LEVEL_NAME
-from qa_engine.rules import Criterion
+from qa_engine.base.errors import OutcomeInvariantError
+from qa_engine.facts.derive import CASE_KIND, CATALOGUE
+from qa_engine.judge.durable_adapter import ITEM_ID_FIELD, Firing
+from qa_engine.judge.phrases import wilson_interval
+from qa_engine.records.model import LEVEL_NAME
+from qa_engine.rulepack.compile import CompiledRule
+from qa_engine.rulepack.messages import render
+from qa_engine.rulepack.model import Criterion
+from qa_engine.trust.pseudonyms import Pseudonymiser
 
 __all__ = [
     "OUTCOMES",

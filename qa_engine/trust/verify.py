@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa_engine.files import sha256_file
+from qa_engine.trust.files import sha256_file
 
 __all__ = ["Verification", "verify_run"]
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from qa_engine.errors import ConfigError
+from qa_engine.base.errors import ConfigError
 
 __all__ = ["ENV_KEY", "ID_FIELDS", "MIN_KEY_BYTES", "Pseudonymiser", "load_key"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
-from qa_engine.calendar import WorkingCalendar, add_months, months_between
-from qa_engine.records import (
+from qa_engine.base.calendar import WorkingCalendar, add_months, months_between
+from qa_engine.records.model import (
     LEVEL_RANK,
     Assessment,
     AssessmentStage,

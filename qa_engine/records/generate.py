@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from qa_engine.calendar import WorkingCalendar
+from qa_engine.base.calendar import WorkingCalendar
 
 __all__ = ["DEFAULT_RATES", "DEFAULT_UNTIL", "generate", "generate_lines"]
 
@@ -522,7 +522,7 @@ def generate(cases: int, seed: int = 0, until: dt.date = DEFAULT_UNTIL,
     merged = dict(DEFAULT_RATES)
     for name, value in (rates or {}).items():
         if name not in DEFAULT_RATES:
-            from qa_engine.rules import suggest
+            from qa_engine.base.yamlfile import suggest
 
             msg = f"unknown shortfall rate {name!r}{suggest(name, DEFAULT_RATES)}; known: {', '.join(sorted(DEFAULT_RATES))}"
             raise ValueError(msg)

@@ -22,9 +22,9 @@ from typing import Any
 
 import structlog
 
-from qa_engine.files import json_line
-from qa_engine.sources import RawRecord
-from qa_engine.validation import Rejection, Validator
+from qa_engine.exports.raw import RawRecord
+from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.trust.files import json_line
 
 __all__ = ["CHUNK", "Judged", "WorkerConfig", "default_jobs", "judge_batch"]
 
@@ -83,13 +83,13 @@ def _init_worker(config: WorkerConfig, parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle, between records
     if config.mapping is not None:
-        from qa_engine.assemble import register_mapping
+        from qa_engine.exports.assemble import register_mapping
 
         register_mapping(config.mapping)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="qa-engine-parent-watch").start()
-    from qa_engine.engine import Auditor
-    from qa_engine.pseudonyms import Pseudonymiser
-    from qa_engine.rules import load_policy, load_rules
+    from qa_engine.judge.auditor import Auditor
+    from qa_engine.rulepack.load import load_policy, load_rules
+    from qa_engine.trust.pseudonyms import Pseudonymiser
 
     pack = load_rules(config.rules_dir)
     policy = load_policy(config.policy_path, pack)

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_engine.files import AtomicFile
-from qa_engine.layout import RECORD, get_path
-from qa_engine.mapping import Mapping, Table, flat_mapping
-from qa_engine.sources import DEFAULT_LIMITS, Limits, read_inputs
-from qa_engine.tables import WORKBOOK_SUFFIXES
-from qa_engine.validation import Rejection, Validator
+from qa_engine.exports.mapping import Mapping, Table, flat_mapping
+from qa_engine.exports.raw import DEFAULT_LIMITS, Limits
+from qa_engine.exports.sources import read_inputs
+from qa_engine.exports.tables import WORKBOOK_SUFFIXES
+from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.records.layout import RECORD, get_path
+from qa_engine.trust.files import AtomicFile
 
 __all__ = ["ExportResult", "export_flat"]
 
@@ -173,5 +174,7 @@ def export_flat(inputs: list[str], out: Path, limits: Limits = DEFAULT_LIMITS,
     except BaseException:
         sink.abandon()
         raise
+    finally:
+        validator.close()
     return result
 

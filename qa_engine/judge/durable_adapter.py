@@ -29,6 +29,7 @@ Traps handled here (../shared/reference/durable-rules-notes.md, section 0):
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 import json
 import logging
@@ -42,14 +43,26 @@ from typing import Any
 import durable_rules_engine
 from durable import engine
 
-from qa_engine.compile import KIND_FIELD, CompiledRuleset, Variant
-from qa_engine.errors import EngineError, EngineLimitError, OutcomeInvariantError
-from qa_engine.facts import CASE_KIND, CaseFacts
+from qa_engine.base.errors import EngineError, EngineLimitError, OutcomeInvariantError
+from qa_engine.facts.derive import CASE_KIND, CaseFacts
+from qa_engine.rulepack.compile import KIND_FIELD, CompiledRuleset, Variant
 
 # durable_rules logs a traceback (through the logging module) for any exception inside an action,
 # then hands the exception back to the caller, which raises it: silence the duplicate, keep the raise.
 logging.getLogger("durable").addHandler(logging.NullHandler())
 logging.getLogger("durable").propagate = False
+
+_EPOCH = dt.datetime(1970, 1, 1)  # what durable_rules' datetime.utcfromtimestamp(0) returns, without its warning
+
+
+def _unix_now() -> float:
+    """durable_rules' own clock (a naive local now less the epoch), computed as it does but without
+    ``datetime.utcfromtimestamp``, deprecated since Python 3.12: its DeprecationWarning would otherwise be
+    raised from inside durable_rules (at start-up and on every timer tick). Same value, to the microsecond."""
+    return (dt.datetime.now() - _EPOCH).total_seconds()
+
+
+engine._unix_now = _unix_now
 
 __all__ = ["ITEM_ID_FIELD", "DurableBackend", "Firing", "durable_version", "get_backend"]
 

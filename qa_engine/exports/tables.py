@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from qa_engine.errors import InputError
+from qa_engine.base.errors import InputError
 
 __all__ = ["Export", "TableReader", "kind_hint", "normal_name", "open_export"]
 

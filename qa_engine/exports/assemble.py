@@ -18,12 +18,12 @@ from typing import Any
 import orjson
 import structlog
 
-from qa_engine.errors import InputError
-from qa_engine.layout import RECORD, get_path, set_path
-from qa_engine.mapping import WHITESPACE, CellError, Column, Mapping, Table
-from qa_engine.rules import suggest
-from qa_engine.sources import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
-from qa_engine.tables import WORKBOOK_SUFFIXES, Export, TableReader, normal_name, open_export
+from qa_engine.base.errors import InputError
+from qa_engine.base.yamlfile import suggest
+from qa_engine.exports.mapping import WHITESPACE, CellError, Column, Mapping, Table
+from qa_engine.exports.raw import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
+from qa_engine.exports.tables import WORKBOOK_SUFFIXES, Export, TableReader, normal_name, open_export
+from qa_engine.records.layout import RECORD, get_path, set_path
 
 __all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
 

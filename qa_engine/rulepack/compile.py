@@ -37,11 +37,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa_engine.errors import RuleCompileError
-from qa_engine.facts import CASE_KIND, CATALOGUE, FactSpec
-from qa_engine.messages import placeholders
-from qa_engine.records import LEVEL_RANK, Level
-from qa_engine.rules import Policy, Rule, RulePack, suggest
+from qa_engine.base.errors import RuleCompileError
+from qa_engine.base.yamlfile import suggest
+from qa_engine.facts.derive import CASE_KIND, CATALOGUE, FactSpec
+from qa_engine.records.model import LEVEL_RANK, Level
+from qa_engine.rulepack.messages import placeholders
+from qa_engine.rulepack.model import Policy, Rule, RulePack
 
 __all__ = [
     "KIND_FIELD",

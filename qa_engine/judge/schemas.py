@@ -1,29 +1,25 @@
-"""The JSON Schemas in schemas/: loading the hand-written ones, and regenerating those that come from models."""
+"""The output schemas generated from the models (case record, findings, summary), so the checked-in files never drift.
+
+``schemas/case-record.schema.json``, ``findings.schema.json`` and ``summary.schema.json`` are
+written from the pydantic models by ``write_generated_schemas`` and compared with them by a test;
+the other schemas (rule, criteria, policy, mapping) are written by hand.
+"""
 
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_DIR", "generated_schemas", "load_schema", "write_generated_schemas"]
+from qa_engine.base.resources import schemas_dir
+from qa_engine.judge.findings import Finding, Summary
+from qa_engine.records.model import record_json_schema
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-"""The project's top-level schemas/ folder."""
-
-
-@cache
-def load_schema(name: str) -> dict[str, Any]:
-    """The schema ``schemas/<name>.schema.json`` as a dict."""
-    return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+__all__ = ["generated_schemas", "render", "write_generated_schemas"]
 
 
 def generated_schemas() -> dict[str, dict[str, Any]]:
     """Schemas that are generated from pydantic models, by file stem."""
-    from qa_engine.findings import Finding, Summary
-    from qa_engine.records import record_json_schema
-
     out = {"case-record": record_json_schema()}
     for stem, model in (("findings", Finding), ("summary", Summary)):
         schema = model.model_json_schema()
@@ -38,12 +34,11 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_generated_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
-    """Rewrite the generated schema files; returns the paths written."""
+def write_generated_schemas(directory: Path | None = None) -> list[Path]:
+    """Rewrite the generated schema files (default: the shipped schemas folder); returns the paths written."""
     written = []
     for stem, schema in generated_schemas().items():
-        path = directory / f"{stem}.schema.json"
+        path = (directory or schemas_dir()) / f"{stem}.schema.json"
         path.write_text(render(schema), encoding="utf-8")
         written.append(path)
     return written
-

@@ -19,68 +19,31 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from qa_engine import __version__
-from qa_engine._durable import durable_version, get_backend
-from qa_engine.batch import Progress, WorkerConfig, judge_batch
-from qa_engine.calendar import WorkingCalendar
-from qa_engine.compile import CompiledPack, compile_pack
-from qa_engine.errors import InputError
-from qa_engine.facts import derive
-from qa_engine.files import AtomicFile, json_line, sha256_file, write_json
-from qa_engine.findings import Finding, Summary, SummaryBuilder, reduce
-from qa_engine.pseudonyms import Pseudonymiser
-from qa_engine.records import LEVEL_NAME, CaseRecord
-from qa_engine.report import REPORT_FILES
-from qa_engine.rules import SEVERITY_RANK, Policy, RulePack, load_policy, load_rules
-from qa_engine.sources import DEFAULT_LIMITS, Limits, RawRecord, export_mapping, read_inputs, refuse_lone_table
-from qa_engine.validation import Rejection, Validator
+from qa_engine.base.errors import InputError
+from qa_engine.base.version import __version__
+from qa_engine.exports.raw import DEFAULT_LIMITS, Limits, RawRecord
+from qa_engine.exports.sources import export_mapping, read_inputs, refuse_lone_table
+from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.judge.auditor import Auditor
+from qa_engine.judge.batch import Progress, WorkerConfig, judge_batch
+from qa_engine.judge.durable_adapter import durable_version
+from qa_engine.judge.findings import Summary, SummaryBuilder
+from qa_engine.report import OUTPUTS
+from qa_engine.rulepack.load import load_policy, load_rules
+from qa_engine.rulepack.model import SEVERITY_RANK
+from qa_engine.trust.files import AtomicFile, json_line, sha256_file, write_json
+from qa_engine.trust.pseudonyms import Pseudonymiser
 
 if TYPE_CHECKING:
-    from qa_engine.mapping import Mapping
+    from qa_engine.exports.mapping import Mapping
 
-__all__ = ["OUTPUTS", "AuditResult", "Auditor", "audit", "finish_run", "start_run", "validate_inputs"]
+__all__ = ["STOP", "AuditResult", "audit", "finish_run", "start_run", "validate_inputs"]
 
 log = structlog.get_logger("qa_engine")
 
 STOP = threading.Event()
 """Set (by the CLI's Ctrl-C handler) to stop a run between two records, never inside durable_rules."""
 
-
-
-class Auditor:
-    """Judges validated case records against a compiled rule pack, as of one audit date."""
-
-    def __init__(self, pack: RulePack, policy: Policy | None = None, as_of: dt.date | None = None,
-                 pseudonym: Pseudonymiser | None = None) -> None:
-        self.pack = pack
-        self.pseudonym = pseudonym
-        self.policy = policy or Policy()
-        self.as_of = as_of or dt.date.today()
-        self.compiled: CompiledPack = compile_pack(pack, self.policy)
-        self.calendar = WorkingCalendar(self.policy.region, self.policy.closure_days)
-        self.backend = get_backend()
-        for ruleset in self.compiled.rulesets:
-            self.backend.register(ruleset)
-
-    def audit_record(self, record: CaseRecord) -> list[Finding]:
-        """One finding per rule, in rule-id order."""
-        facts = derive(record, self.as_of, self.calendar, self.policy.settings)
-        rosh = facts.case.get("rosh_level")
-        ids = self.pseudonym or (lambda value: value)
-        meta = {
-            "case_id": ids(record.case_id),
-            "team": record.team,
-            "case_manager_id": ids(record.case_manager_id) if record.case_manager_id else None,
-            "order_type": record.order.order_type.value,
-            "sentence_date": record.order.sentence_date.isoformat(),
-            "risk_level": LEVEL_NAME[rosh] if rosh else None,
-        }
-        by_rule: dict[str, list] = {rule_id: [] for rule_id in self.compiled.rules}
-        for ruleset in self.compiled.rulesets:
-            for firing in self.backend.evaluate(ruleset, facts):
-                by_rule[firing.variant.rule_id].append(firing)
-        return [reduce(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym)
-                for rule_id in sorted(by_rule)]
 
 
 def _log_rejection(item: Rejection) -> None:
@@ -102,7 +65,7 @@ class AuditResult:
 
 
 def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str, Any]]:
-    from qa_engine.assemble import export_files, is_export
+    from qa_engine.exports.assemble import export_files, is_export
 
     manifest = []
     for name in inputs:
@@ -116,10 +79,6 @@ def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str
             continue
         manifest.append({"path": str(path), "sha256": sha256_file(path) if path.is_file() else None})
     return manifest
-
-
-OUTPUTS = ("findings.jsonl", "rejected.jsonl", "summary.json", *REPORT_FILES)
-"""Every file a run writes besides run.json; run.json lists their sha256 so `qa-engine verify` can check them."""
 
 
 def start_run(out: Path) -> None:
@@ -239,6 +198,7 @@ def audit(
         raise
     finally:
         meter.close()
+        duplicates.close()
     built = summary.build()
     write_json(out / "summary.json", built.model_dump(mode="json"))
     run = {
@@ -291,7 +251,7 @@ def _count_records(inputs: list[str]) -> int | None:
 
 
 def _has_export(inputs: list[str]) -> bool:
-    from qa_engine.assemble import is_export
+    from qa_engine.exports.assemble import is_export
 
     return any(name != "-" and is_export(Path(name)) for name in inputs)
 
@@ -314,7 +274,7 @@ def _mapping_info(mapping: Mapping | None) -> dict[str, Any] | None:
 def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
     """Every input must be readable (and every table and column a mapping names present) before the output folder
     is touched."""
-    from qa_engine.assemble import check_export, is_export
+    from qa_engine.exports.assemble import check_export, is_export
 
     for name in inputs:
         if name == "-":
@@ -341,13 +301,13 @@ def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits,
         msg = "--sample must be at least 1"
         raise InputError(msg)
     by_type: dict[str, list[int]] = {}
-    validator = Validator()
-    for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
-        if raw.unmatched:
-            continue
-        result = validator.validate(raw)
-        if not isinstance(result, Rejection):
-            by_type.setdefault(result.order.order_type.value, []).append(ordinal)
+    with Validator() as validator:
+        for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
+            if raw.unmatched:
+                continue
+            result = validator.validate(raw)
+            if not isinstance(result, Rejection):
+                by_type.setdefault(result.order.order_type.value, []).append(ordinal)
     total = sum(len(v) for v in by_type.values())
     size = min(size, total)
     exact = {k: size * len(v) / total for k, v in by_type.items()} if total else {}
@@ -371,17 +331,17 @@ def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits
     if _has_export(inputs):
         counts["unmatched_rows"] = 0
     rejections: list[Rejection] = []
-    validator = Validator()
-    for raw in read_inputs(inputs, limits, mapping):
-        if not raw.unmatched:
-            counts["records_read"] += 1
-        result = validator.validate(raw)
-        if isinstance(result, Rejection):
-            counts["unmatched_rows" if result.kind == "unmatched_row" else "rejected"] += 1
-            rejections.append(result)
-            _log_rejection(result)
-        else:
-            counts["valid"] += 1
+    with Validator() as validator:
+        for raw in read_inputs(inputs, limits, mapping):
+            if not raw.unmatched:
+                counts["records_read"] += 1
+            result = validator.validate(raw)
+            if isinstance(result, Rejection):
+                counts["unmatched_rows" if result.kind == "unmatched_row" else "rejected"] += 1
+                rejections.append(result)
+                _log_rejection(result)
+            else:
+                counts["valid"] += 1
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

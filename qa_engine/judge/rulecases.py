@@ -16,14 +16,15 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from qa_engine._durable import get_backend
-from qa_engine.calendar import WorkingCalendar
-from qa_engine.compile import compile_rule, pack_rulesets
-from qa_engine.errors import RuleSchemaError
-from qa_engine.facts import derive
-from qa_engine.findings import OUTCOMES, Finding, reduce
-from qa_engine.records import CaseRecord
-from qa_engine.rules import CASES_SUFFIX, Policy, Rule, RulePack, load_yaml
+from qa_engine.base.calendar import WorkingCalendar
+from qa_engine.base.errors import RuleSchemaError
+from qa_engine.base.yamlfile import load_yaml
+from qa_engine.facts.derive import derive
+from qa_engine.judge.durable_adapter import get_backend
+from qa_engine.judge.findings import OUTCOMES, Finding, reduce
+from qa_engine.records.model import CaseRecord
+from qa_engine.rulepack.compile import compile_rule, pack_rulesets
+from qa_engine.rulepack.model import CASES_SUFFIX, Policy, Rule, RulePack
 
 __all__ = ["CaseResult", "RuleCase", "load_cases", "run_case", "run_pack_cases"]
 

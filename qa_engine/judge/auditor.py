@@ -1,0 +1,57 @@
+"""Judging one validated case record: derive its facts, evaluate every compiled ruleset, reduce to one finding per rule.
+
+The Auditor is what each worker process holds (see batch.py): the rule pack compiled once for
+durable_rules, the working-day calendar and the adapter's host. It writes nothing and counts
+nothing; the run (qa_engine.run) decides what happens to the findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from qa_engine.base.calendar import WorkingCalendar
+from qa_engine.facts.derive import derive
+from qa_engine.judge.durable_adapter import get_backend
+from qa_engine.judge.findings import Finding, reduce
+from qa_engine.records.model import LEVEL_NAME, CaseRecord
+from qa_engine.rulepack.compile import CompiledPack, compile_pack
+from qa_engine.rulepack.model import Policy, RulePack
+from qa_engine.trust.pseudonyms import Pseudonymiser
+
+__all__ = ["Auditor"]
+
+
+class Auditor:
+    """Judges validated case records against a compiled rule pack, as of one audit date."""
+
+    def __init__(self, pack: RulePack, policy: Policy | None = None, as_of: dt.date | None = None,
+                 pseudonym: Pseudonymiser | None = None) -> None:
+        self.pack = pack
+        self.pseudonym = pseudonym
+        self.policy = policy or Policy()
+        self.as_of = as_of or dt.date.today()
+        self.compiled: CompiledPack = compile_pack(pack, self.policy)
+        self.calendar = WorkingCalendar(self.policy.region, self.policy.closure_days)
+        self.backend = get_backend()
+        for ruleset in self.compiled.rulesets:
+            self.backend.register(ruleset)
+
+    def audit_record(self, record: CaseRecord) -> list[Finding]:
+        """One finding per rule, in rule-id order."""
+        facts = derive(record, self.as_of, self.calendar, self.policy.settings)
+        rosh = facts.case.get("rosh_level")
+        ids = self.pseudonym or (lambda value: value)
+        meta = {
+            "case_id": ids(record.case_id),
+            "team": record.team,
+            "case_manager_id": ids(record.case_manager_id) if record.case_manager_id else None,
+            "order_type": record.order.order_type.value,
+            "sentence_date": record.order.sentence_date.isoformat(),
+            "risk_level": LEVEL_NAME[rosh] if rosh else None,
+        }
+        by_rule: dict[str, list] = {rule_id: [] for rule_id in self.compiled.rules}
+        for ruleset in self.compiled.rulesets:
+            for firing in self.backend.evaluate(ruleset, facts):
+                by_rule[firing.variant.rule_id].append(firing)
+        return [reduce(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym)
+                for rule_id in sorted(by_rule)]

@@ -1,0 +1,97 @@
+"""Building the report files of a finished run, and the names of every file a run writes.
+
+The output names live here, the lowest module that needs all of them: a rebuilt report re-hashes its
+own files into run.json and keeps the hashes the audit recorded for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa_engine.base.errors import InputError
+from qa_engine.judge.findings import Finding, Summary
+
+__all__ = ["DATA_FILES", "OUTPUTS", "REPORT_FILES", "RunData", "build_report", "load_run"]
+
+REPORT_FILES = ("report.md", "report.html", "worklist.csv", "worklist.xlsx")
+"""The report's files, written unless --no-report."""
+DATA_FILES = ("findings.jsonl", "rejected.jsonl", "summary.json")
+"""The machine-readable outputs of every run."""
+OUTPUTS = (*DATA_FILES, *REPORT_FILES)
+"""Every file a run writes besides run.json; run.json lists their sha256 so `qa-engine verify` can check them."""
+
+
+@dataclass
+class RunData:
+    """What a report is built from: a finished run's files (and, to compare, an earlier run's summary)."""
+
+    directory: Path
+    run: dict[str, Any]
+    summary: Summary
+    previous: Summary | None = None
+
+    def findings(self) -> Iterator[Finding]:
+        """The run's findings, read one line at a time."""
+        with (self.directory / "findings.jsonl").open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield Finding.model_validate_json(line)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        msg = f"{path.parent} is not a finished qa-engine run: {path.name} is missing"
+        raise InputError(msg) from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        msg = f"cannot read {path}: {exc}"
+        raise InputError(msg) from exc
+
+
+def load_run(directory: Path | str, compare: Path | str | None = None, run: dict[str, Any] | None = None) -> RunData:
+    """Load a finished run (run.json must say it is complete), and optionally an earlier one to compare with.
+
+    ``run`` is the run record of a run still being written (the report is built before run.json).
+
+    Raises:
+        InputError: a folder is not a complete run.
+    """
+    directory = Path(directory)
+    if run is None:
+        run = _read_json(directory / "run.json")
+    elif "complete" not in run:
+        run = {**run, "complete": True}
+    if not run.get("complete"):
+        msg = f"{directory} holds an incomplete run; audit again before reporting"
+        raise InputError(msg)
+    data = RunData(directory, run, Summary.model_validate(_read_json(directory / "summary.json")))
+    if compare is not None:
+        data.previous = Summary.model_validate(_read_json(Path(compare) / "summary.json"))
+    return data
+
+
+def build_report(directory: Path | str, compare: Path | str | None = None,
+                 run: dict[str, Any] | None = None) -> list[Path]:
+    """Write report.md, report.html, worklist.csv and worklist.xlsx into a run's folder.
+
+    For a finished run (``run`` not given), run.json is rewritten afterwards with the report files' hashes; the
+    other outputs keep the hashes the audit recorded, so `qa-engine verify` still catches a change made to them.
+    """
+    from qa_engine.report.html import write_html
+    from qa_engine.report.narrative import write_markdown
+    from qa_engine.report.worklist import write_worklists
+    from qa_engine.trust.files import sha256_file, write_json
+
+    data = load_run(directory, compare, run)
+    written = [write_markdown(data), write_html(data), *write_worklists(data)]
+    if run is None:
+        recorded = data.run.get("outputs", {})
+        outputs = {name: sha256_file(data.directory / name) if name in REPORT_FILES else recorded[name]
+                   for name in OUTPUTS if (name in REPORT_FILES and (data.directory / name).exists()) or name in recorded}
+        write_json(data.directory / "run.json", {**data.run, "outputs": outputs, "complete": True})
+    return written

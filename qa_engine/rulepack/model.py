@@ -1,0 +1,176 @@
+"""The rule pack as data: a rule, its parameters and messages, the criteria it rolls up to, and a service's policy.
+
+These are plain frozen models with no loading and no evaluation: load.py builds them from files,
+compile.py turns them into durable_rules rulesets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from qa_engine.base.yamlfile import suggest
+from qa_engine.facts.derive import FactSettings
+from qa_engine.records.model import LEVEL_RANK, Level
+
+__all__ = ["CASES_SUFFIX", "CRITERIA_FILE", "SEVERITY_RANK", "Criterion", "Parameter", "Policy", "Rule", "RulePack"]
+
+CRITERIA_FILE = "criteria.yaml"
+CASES_SUFFIX = ".cases.yaml"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(_Frozen):
+    """A named, documented, overridable number in a rule, with the source of its default."""
+
+    default: int | float | str | bool
+    type: Literal["integer", "number", "level", "boolean"]
+    description: str
+    source: str
+    status: Literal["verified", "local_practice", "recalled"]
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable for this parameter, or None."""
+        if self.type == "integer" and not (isinstance(value, int) and not isinstance(value, bool)):
+            return f"must be a whole number, not {value!r}"
+        if self.type == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"must be a number, not {value!r}"
+        if self.type == "boolean" and not isinstance(value, bool):
+            return f"must be true or false, not {value!r}"
+        if self.type == "level" and value not in {lv.value for lv in Level}:
+            return f"must be one of {[lv.value for lv in Level]}, not {value!r}"
+        if self.type in ("integer", "number"):
+            if self.minimum is not None and value < self.minimum:
+                return f"must be at least {self.minimum:g}, not {value!r}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum:g}, not {value!r}"
+        return None
+
+    def engine_value(self, value: Any) -> Any:
+        """The value as facts carry it (a level becomes its rank)."""
+        return LEVEL_RANK[Level(value)] if self.type == "level" else value
+
+
+class Source(_Frozen):
+    """Where a number or a requirement in a rule comes from."""
+
+    about: str
+    source: str
+    status: Literal["verified", "local_practice", "recalled"]
+
+
+class ForEach(_Frozen):
+    """Judge each item fact of a kind (each failure to comply, each review...)."""
+
+    kind: str
+    where: dict[str, Any] | None = None
+    requires: tuple[str, ...] = ()
+
+
+class Exists(_Frozen):
+    """A correlated fact that must exist for each item: matched on fields, filtered by a condition."""
+
+    kind: str
+    match: dict[str, str]
+    where: dict[str, Any] | None = None
+
+
+class Messages(_Frozen):
+    """Message templates per outcome; placeholders quote the evidence: {case.x}, {item.x}, {match.x}, {param.x}."""
+
+    met: str
+    not_met: str
+    not_applicable: str = "Does not apply to this case."
+    insufficient_data: str = "The record does not hold what this check needs."
+
+
+class Rule(_Frozen):
+    """One declarative rule, as read from its YAML file."""
+
+    id: str
+    criterion: str
+    title: str
+    rationale: str
+    basis: Literal["recorded_data", "practice_judgement"]
+    severity: Literal["high", "medium", "low"]
+    sources: tuple[Source, ...]
+    parameters: dict[str, Parameter] = {}
+    requires: tuple[str, ...] = ()
+    applies_when: dict[str, Any] | None = None
+    for_each: ForEach | None = None
+    expects: dict[str, Any] | None = None
+    exists: Exists | None = None
+    messages: Messages
+    path: str = ""
+    sha256: str = ""
+
+
+class Criterion(_Frozen):
+    """An SQS criterion: section, number, and the inspectorate's wording."""
+
+    id: str
+    section: str
+    section_title: str
+    title: str
+    wording: str
+
+
+SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
+"""Severities in order; a rule file names one, --fail-on compares them, worklists sort by them."""
+
+
+@dataclass
+class RulePack:
+    """The loaded rules (sorted by id), the criteria they roll up to, and a hash that identifies them."""
+
+    rules: list[Rule]
+    criteria: dict[str, Criterion]
+    directory: Path
+    sha256: str
+    files: dict[str, str] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; KeyError names the nearest one."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(f"no rule {rule_id!r}{suggest(rule_id, [r.id for r in self.rules])}")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A service's overrides: rule parameters, calendar and fact settings. Empty means national defaults."""
+
+    service: str | None = None
+    region: str = "england"
+    closure_days: tuple[dt.date, ...] = ()
+    settings: FactSettings = field(default_factory=FactSettings)
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: str | None = None
+    sha256: str | None = None
+
+    def parameters_for(self, rule: Rule) -> dict[str, Any]:
+        """The rule's parameter values after this policy's overrides."""
+        values = {name: p.default for name, p in rule.parameters.items()}
+        values.update(self.parameters.get(rule.id, {}))
+        return values
+
+    def as_dict(self) -> dict[str, Any]:
+        """What run.json records about the policy."""
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "service": self.service,
+            "calendar": {"region": self.region, "closure_days": [d.isoformat() for d in self.closure_days]},
+            "settings": {"warned_period_months": self.settings.warned_period_months},
+            "parameters": self.parameters,
+        }
