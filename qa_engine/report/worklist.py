@@ -61,12 +61,17 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def _xlsx(rows: list[tuple[str, ...]], as_of: dt.date) -> bytes:
+    """The worklist workbook, a sheet per case manager, written row by row in write-only mode.
+
+    Each row costs the same however many rows its sheet already has, and no sheet is held in memory
+    (openpyxl's normal mode finds the last row by scanning every cell, once per row appended).
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     stamp = dt.datetime.combine(as_of, dt.time())
     book.properties.created = book.properties.modified = stamp
     by_manager: dict[str, list[tuple[str, ...]]] = {}
@@ -76,21 +81,28 @@ def _xlsx(rows: list[tuple[str, ...]], as_of: dt.date) -> bytes:
         by_manager["No actions"] = []
     used: set[str] = set()
     widths = (14, 10, 14, 22, 13, 9, 9, 34, 70, 50)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     for manager in sorted(by_manager):
         sheet = book.create_sheet(_sheet_name(manager, used))
-        sheet.append(list(COLUMNS))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in by_manager[manager]:
-            sheet.append(list(row))
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # text from the input is never a formula
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
         sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, sheet.max_row)}"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(by_manager[manager]) + 1}"
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
+        header = []
+        for name in COLUMNS:
+            cell = WriteOnlyCell(sheet, name)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in by_manager[manager]:
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # text from the input is never a formula
+                    cell.alignment = wrap
+                cells.append(cell)
+            sheet.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
