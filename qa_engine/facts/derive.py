@@ -35,7 +35,7 @@ from qa_engine.records.model import (
     PlanType,
 )
 
-__all__ = ["CASE_KIND", "CATALOGUE", "ITEM_KINDS", "CaseFacts", "FactSettings", "FactSpec", "derive"]
+__all__ = ["CASE_KIND", "CATALOGUE", "ITEM_KINDS", "CaseFacts", "FactSettings", "FactSpec", "derive", "roll_up"]
 
 CASE_KIND = "case"
 """The kind of the one fact per case that every rule joins; it is asserted last."""
@@ -56,7 +56,7 @@ class FactSpec:
 
 _LEVELS = tuple(level.value for level in Level)
 _ACTIONS = tuple(a.value for a in EnforcementActionType)
-_ANSWERS = ("yes", "no", "not_applicable")
+_ANSWERS = ("yes", "no", "not_applicable", "not_audited")
 _NEEDS = tuple(n.value for n in Need)
 _CHANGES = ("new_offence", "custody", "release", "change_of_address", "change_of_care_status", "risk_change",
             "safeguarding_incident")
@@ -162,7 +162,10 @@ _FACTS: list[tuple[Any, ...]] = [
      "Fewest required contacts in any complete 4-week period of the first 12 weeks of the order."),
     ("case", "contacts_min_after_12_weeks", "integer",
      "Fewest required contacts in any complete 4-week period after the first 12 weeks."),
-    *(("case", _judgement_fact(c), "enum", f"The auditing manager's latest answer for criterion {c}.", _ANSWERS)
+    *(("case", _judgement_fact(c), "enum",
+       f"The auditing manager's judgement on criterion {c}: its questions' latest answers rolled up (no if any "
+       "is no; yes if all are yes or not applicable; not_audited if none was asked; unknown while any is blank).",
+       _ANSWERS)
       for c in CRITERIA_KEYS),
     ("failure", "contact_id", "id", "The contact at which the child failed to comply."),
     ("failure", "date", "date", "Date of the unacceptable absence."),
@@ -538,12 +541,37 @@ class _Deriver:
             self.items["change"].append(item)
 
     def judgements(self) -> None:
-        latest = {}
+        """Each criterion's practice judgement: the latest answer to each of its questions, rolled up.
+
+        Roll-up (../shared/reference/sqs-case-questions.md section 4; a product choice, stated in the
+        report's method note): "no" if any question is answered no; unknown (the fact is left out, so the
+        rule gives insufficient_data: not yet judged) if any is still blank; "yes" if every question is yes
+        or not applicable with at least one yes; "not_applicable" if every one is not applicable;
+        "not_audited" when no question of the criterion was put to an auditor by the audit date.
+        """
+        latest: dict[str, dict[str, str | None]] = {c: {} for c in CRITERIA_KEYS}
         for j in sorted(self.r.practice_judgements, key=lambda x: x.date):
             if j.date <= self.as_of:
-                latest[j.criterion] = j.answer
-        for criterion, answer in latest.items():
-            self.case[_judgement_fact(criterion)] = answer
+                latest[j.criterion][j.question] = j.answer
+        for criterion, answers in latest.items():
+            rolled = roll_up(list(answers.values()))
+            if rolled is not None:
+                self.case[_judgement_fact(criterion)] = rolled
+
+
+def roll_up(answers: list[str | None]) -> str | None:
+    """One criterion's practice judgement from its questions' answers (None = not yet answered).
+
+    ``no`` if any is no; None (not yet judged) if any is unanswered; ``yes`` if any is yes;
+    ``not_applicable`` if all are; ``not_audited`` if there are none.
+    """
+    if not answers:
+        return "not_audited"
+    if "no" in answers:
+        return "no"
+    if None in answers:
+        return None
+    return "yes" if "yes" in answers else "not_applicable"
 
 
 def derive(record: CaseRecord, as_of: dt.date, calendar: WorkingCalendar, settings: FactSettings) -> CaseFacts:

@@ -457,11 +457,16 @@ class OversightEntry(_Model):
 
 
 class PracticeJudgement(_Model):
-    """An auditing manager's yes / no / not applicable answer to a criterion question."""
+    """An auditing manager's yes / no / not applicable answer to a criterion question.
+
+    ``answer`` null means the question was put to the auditor and not yet answered (a blank on the
+    audit form): the criterion is then not yet judged for the case.
+    """
 
     criterion: Annotated[str, StringConstraints(pattern=r"^([1-4]\.[1-4]|OM)$")]
     question: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    answer: Literal["yes", "no", "not_applicable"]
+    answer: Literal["yes", "no", "not_applicable"] | None = Field(
+        description="yes, no, not_applicable, or null: asked and not yet answered.")
     auditor_id: Id
     date: Day
 

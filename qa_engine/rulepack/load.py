@@ -19,7 +19,7 @@ from qa_engine.base.resources import load_schema, rules_dir
 from qa_engine.base.yamlfile import load_yaml, suggest
 from qa_engine.facts.derive import FactSettings
 from qa_engine.rulepack.compile import check_rule
-from qa_engine.rulepack.model import CASES_SUFFIX, CRITERIA_FILE, Criterion, Policy, Rule, RulePack
+from qa_engine.rulepack.model import CASES_SUFFIX, CRITERIA_FILE, Criterion, Policy, Question, Rule, RulePack
 
 __all__ = ["DEFAULT_RULES_DIR", "load_policy", "load_rules"]
 
@@ -49,9 +49,9 @@ def load_rules(directory: Path | str | None = None) -> RulePack:
         msg = f"rules folder {root} does not exist"
         raise RuleSchemaError(msg)
     validator = Draft202012Validator(load_schema("rule"))
-    criteria = _load_criteria(root)
+    criteria, question_sources = _load_criteria(root)
     rules: list[Rule] = []
-    files: dict[str, str] = {}
+    files: dict[str, str] = {CRITERIA_FILE: _file_sha((root / CRITERIA_FILE).read_bytes())}
     for path in sorted(root.glob("*.yaml")):
         if path.name == CRITERIA_FILE or path.name.endswith(CASES_SUFFIX):
             continue
@@ -88,10 +88,16 @@ def load_rules(directory: Path | str | None = None) -> RulePack:
     for name in sorted(files):
         digest.update(f"{name}\0{files[name]}\n".encode())
     return RulePack(rules=sorted(rules, key=lambda r: r.id), criteria=criteria, directory=root,
-                    sha256=digest.hexdigest(), files=files)
+                    sha256=digest.hexdigest(), files=files, question_sources=question_sources)
 
 
-def _load_criteria(root: Path) -> dict[str, Criterion]:
+def _load_criteria(root: Path) -> tuple[dict[str, Criterion], dict[str, str]]:
+    """The criteria catalogue with each criterion's hand-audit questions, and the sources the questions cite.
+
+    Raises:
+        RuleSchemaError: the file breaks schemas/criteria.schema.json, or its questions name an unknown
+            criterion or source, repeat a letter, or give a criterion two headlines.
+    """
     path = root / CRITERIA_FILE
     if not path.exists():
         msg = f"{root} has no {CRITERIA_FILE} (the criteria catalogue rules roll up to)"
@@ -100,7 +106,29 @@ def _load_criteria(root: Path) -> dict[str, Criterion]:
     errors = list(Draft202012Validator(load_schema("criteria")).iter_errors(data))
     if errors:
         raise RuleSchemaError(_schema_message(errors[0]), path=path)
-    return {c["id"]: Criterion(**c) for c in data["criteria"]}
+    sources = dict(data.get("question_sources") or {})
+    ids = [c["id"] for c in data["criteria"]]
+    asked: dict[str, tuple[Question, ...]] = {}
+    for key, items in (data.get("questions") or {}).items():
+        if key not in ids:
+            msg = f"at questions/{key}: criterion {key!r} is not in the criteria list{suggest(key, ids)}"
+            raise RuleSchemaError(msg, path=path)
+        letters = [q["id"] for q in items]
+        repeated = sorted({x for x in letters if letters.count(x) > 1})
+        if repeated:
+            msg = f"at questions/{key}: question {repeated[0]!r} appears twice"
+            raise RuleSchemaError(msg, path=path)
+        if sum(1 for q in items if q.get("headline")) > 1:
+            msg = f"at questions/{key}: more than one headline question"
+            raise RuleSchemaError(msg, path=path)
+        for q in items:
+            unknown = [s for s in q["sources"] if s not in sources]
+            if unknown:
+                msg = f"at questions/{key}/{q['id']}: source {unknown[0]!r} is not listed in question_sources"
+                raise RuleSchemaError(msg, path=path)
+        asked[key] = tuple(Question(criterion=key, **q) for q in items)
+    criteria = {c["id"]: Criterion(**c, questions=asked.get(c["id"], ())) for c in data["criteria"]}
+    return criteria, sources
 
 
 def load_policy(path: Path | str | None, pack: RulePack) -> Policy:

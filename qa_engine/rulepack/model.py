@@ -17,7 +17,8 @@ from qa_engine.base.yamlfile import suggest
 from qa_engine.facts.derive import FactSettings
 from qa_engine.records.model import LEVEL_RANK, Level
 
-__all__ = ["CASES_SUFFIX", "CRITERIA_FILE", "SEVERITY_RANK", "Criterion", "Parameter", "Policy", "Rule", "RulePack"]
+__all__ = ["CASES_SUFFIX", "CRITERIA_FILE", "SEVERITY_RANK", "Criterion", "Parameter", "Policy", "Question", "Rule",
+           "RulePack"]
 
 CRITERIA_FILE = "criteria.yaml"
 CASES_SUFFIX = ".cases.yaml"
@@ -114,14 +115,45 @@ class Rule(_Frozen):
     sha256: str = ""
 
 
+class Question(_Frozen):
+    """One question a manager answers for a criterion when auditing a case file by hand.
+
+    Paraphrased from ../shared/reference/sqs-case-questions.md section 3 (never HMIP's text);
+    ``status`` says whether a source shows SQS inspectors judged the point (verified) or it is
+    reconstructed (recalled). ``asks`` keeps "is there one?" apart from "is it good enough?".
+    """
+
+    id: str
+    criterion: str
+    asks: Literal["is_there_one", "good_enough"]
+    scale: Literal["yes_no", "yes_no_na", "sufficient_insufficient"]
+    status: Literal["verified", "local_practice", "recalled"]
+    sources: tuple[str, ...]
+    text: str
+    good_enough_when: str | None = None
+    note: str | None = None
+    headline: bool = False
+
+    @property
+    def key(self) -> str:
+        """``1.2c``: the criterion and the question's letter, as forms, findings and the report name it."""
+        return f"{self.criterion}{self.id}"
+
+    @property
+    def label(self) -> str:
+        """What a practice judgement records as its question: ``1.2c: Is the plan good enough overall ...``."""
+        return f"{self.key}: {self.text}"[:500]
+
+
 class Criterion(_Frozen):
-    """An SQS criterion: section, number, and the inspectorate's wording."""
+    """An SQS criterion: section, number, the inspectorate's wording, and the questions a hand audit asks."""
 
     id: str
     section: str
     section_title: str
     title: str
     wording: str
+    questions: tuple[Question, ...] = ()
 
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
@@ -137,6 +169,8 @@ class RulePack:
     directory: Path
     sha256: str
     files: dict[str, str] = field(default_factory=dict)
+    question_sources: dict[str, str] = field(default_factory=dict)
+    """The sources the criteria's questions cite (``S1`` -> what it is)."""
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError names the nearest one."""
