@@ -66,3 +66,23 @@ def test_default_jobs_is_the_cores_available():
     import os
 
     assert default_jobs() == len(os.sched_getaffinity(0))
+
+
+def test_summary_counted_by_the_workers_is_the_summary_of_the_findings(tmp_path, pack):
+    """Workers count their own cases and the parent adds the tallies up, taking back a case refused as a
+    duplicate: the summary equals one counted afresh, case by case, from findings.jsonl."""
+    from itertools import groupby
+
+    from qa_engine.judge.auditor import Auditor
+    from qa_engine.judge.findings import SummaryBuilder
+
+    path = _mixed_input(tmp_path)
+    audit([str(path)], tmp_path / "two", as_of=DEFAULT_UNTIL, jobs=2)
+    findings = [json.loads(line) for line in (tmp_path / "two" / "findings.jsonl").read_text().splitlines()]
+    fresh = SummaryBuilder(list(Auditor(pack, as_of=DEFAULT_UNTIL).compiled.rules.values()), pack.criteria,
+                           DEFAULT_UNTIL.isoformat())
+    for _, case in groupby(findings, key=lambda f: f["case_id"]):
+        fresh.add_outcomes([(f["rule_id"], f["criterion"], f["outcome"]) for f in case])
+
+    assert 300 == fresh.cases
+    assert fresh.build().model_dump(mode="json") == json.loads((tmp_path / "two" / "summary.json").read_text())

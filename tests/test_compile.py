@@ -102,14 +102,17 @@ def test_compiled_conditions_agree_with_their_meaning():
             assert "too complex" in str(exc)
             continue
         judged += 1
-        (ruleset,) = pack_rulesets([compiled], prefix=f"oracle{n}-")
+        rule = _rule(applies_when=cond, expects={"fact": "order_type", "present": True})
+        full = compile_rule(rule, {}, every_outcome=True)
+        rulesets = [(c, *pack_rulesets([c], prefix=f"oracle{n}-{c.default}-")) for c in (full, compiled)]
         for k in range(8):
             facts = {name: make(r) for name, make in _FACTS.items() if r.random() < 0.8}
-            firings = backend.evaluate(ruleset, CaseFacts(f"X-{n}-{k}", facts))
-            finding = reduce(compiled, firings, facts, {"case_id": "X", "order_type": "other"})
             expected = _reference(cond, facts)
+            for rule_compiled, ruleset in rulesets:  # every outcome compiled, then the default left unfired
+                firings = backend.evaluate(ruleset, CaseFacts(f"X-{n}-{k}", facts))
+                finding = reduce(rule_compiled, firings, facts, {"case_id": "X", "order_type": "other"})
 
-            assert expected == (finding.outcome != "not_applicable"), (json.dumps(cond), facts)
+                assert expected == (finding.outcome != "not_applicable"), (json.dumps(cond), facts)
     assert judged > 250
 
 
@@ -177,13 +180,15 @@ class TestLimits:
         assert sorted(r for rs in rulesets for r in rs.rule_ids) == sorted(r.rule.id for r in rules)
 
     def test_item_rules_weigh_more(self, pack):
-        """An item rule's variants all match the case fact, and the packer counts them."""
-        compiled = compile_pack(pack)
-        weights = {rid: c.weights for rid, c in compiled.rules.items()}
+        """An item rule's variants all match the case fact, and the packer counts them (the fast compilation
+        leaves out the not-applicable variant with its none(), so one fewer)."""
+        weights = {rid: c.weights for rid, c in compile_pack(pack, every_outcome=True).rules.items()}
+        fast = {rid: c.weights for rid, c in compile_pack(pack).rules.items()}
 
         assert 1 == weights["1.1-initial-assessment-timely"]["case"]
         assert 3 == weights["4.3-failure-answered"]["case"]
         assert 2 == weights["4.3-failure-answered"]["response"]
+        assert 2 == fast["4.3-failure-answered"]["case"]
 
     def test_compiled_json_is_stable(self, pack):
         """The same rules and policy compile to the same ruleset names (content hashes)."""

@@ -1,18 +1,20 @@
 """Judging one validated case record: derive its facts, evaluate every compiled ruleset, reduce to one finding per rule.
 
 The Auditor is what each worker process holds (see batch.py): the rule pack compiled once for
-durable_rules, the working-day calendar and the adapter's host. It writes nothing and counts
-nothing; the run (qa_engine.run) decides what happens to the findings.
+durable_rules, the working-day calendar and the adapter's host. It writes nothing; the run
+(qa_engine.run) decides what happens to the findings. ``every_outcome`` compiles every outcome of
+every rule (slower, the same findings), for the equivalence checks of the fast compilation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.facts.derive import derive
 from qa_engine.judge.durable_adapter import get_backend
-from qa_engine.judge.findings import Finding, reduce
+from qa_engine.judge.findings import Finding, Tally, finding_data
 from qa_engine.records.model import LEVEL_NAME, CaseRecord
 from qa_engine.rulepack.compile import CompiledPack, compile_pack
 from qa_engine.rulepack.model import Policy, RulePack
@@ -25,19 +27,30 @@ class Auditor:
     """Judges validated case records against a compiled rule pack, as of one audit date."""
 
     def __init__(self, pack: RulePack, policy: Policy | None = None, as_of: dt.date | None = None,
-                 pseudonym: Pseudonymiser | None = None) -> None:
+                 pseudonym: Pseudonymiser | None = None, every_outcome: bool = False) -> None:
         self.pack = pack
         self.pseudonym = pseudonym
         self.policy = policy or Policy()
         self.as_of = as_of or dt.date.today()
-        self.compiled: CompiledPack = compile_pack(pack, self.policy)
+        self.compiled: CompiledPack = compile_pack(pack, self.policy, every_outcome)
+        """The pack compiled fast (each rule's default outcome left unfired) or, with ``every_outcome``, in full."""
         self.calendar = WorkingCalendar(self.policy.region, self.policy.closure_days)
         self.backend = get_backend()
         for ruleset in self.compiled.rulesets:
             self.backend.register(ruleset)
+        self._order = sorted(self.compiled.rules)
+
+    def tally(self) -> Tally:
+        """An empty tally of this pack's rules, criteria and sections (see findings.Tally)."""
+        return Tally({rule_id: c.rule.criterion for rule_id, c in self.compiled.rules.items()},
+                     {c.rule.criterion: self.pack.criteria[c.rule.criterion].section for c in self.compiled.rules.values()})
 
     def audit_record(self, record: CaseRecord) -> list[Finding]:
-        """One finding per rule, in rule-id order."""
+        """One finding per rule, in rule-id order, as ``Finding`` models."""
+        return [Finding(**data) for data in self.judge(record)]
+
+    def judge(self, record: CaseRecord) -> list[dict[str, Any]]:
+        """One finding per rule, in rule-id order, as plain data (findings.finding_data): the hot path."""
         facts = derive(record, self.as_of, self.calendar, self.policy.settings)
         rosh = facts.case.get("rosh_level")
         ids = self.pseudonym or (lambda value: value)
@@ -49,9 +62,9 @@ class Auditor:
             "sentence_date": record.order.sentence_date.isoformat(),
             "risk_level": LEVEL_NAME[rosh] if rosh else None,
         }
-        by_rule: dict[str, list] = {rule_id: [] for rule_id in self.compiled.rules}
+        by_rule: dict[str, list] = {rule_id: [] for rule_id in self._order}
         for ruleset in self.compiled.rulesets:
             for firing in self.backend.evaluate(ruleset, facts):
                 by_rule[firing.variant.rule_id].append(firing)
-        return [reduce(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym)
-                for rule_id in sorted(by_rule)]
+        return [finding_data(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym)
+                for rule_id in self._order]

@@ -2,13 +2,16 @@
 
 Each worker process builds its own Auditor (its own durable_rules Host, rules compiled once per
 process) and judges chunks of raw records: validation of each record on its own, facts, rules,
-findings serialised to JSON lines. The parent keeps everything that depends on order or on the
-whole batch: duplicate case ids, the sample, writing, counting. With one job the same chunk
-function runs in the parent, so the bytes written do not depend on the number of jobs.
+findings encoded as JSON Lines (orjson), and the chunk's cases counted for the summary (a Tally,
+handed back with the chunk's last record). The parent keeps everything that depends on order or on
+the whole batch: duplicate case ids (a refused duplicate's outcomes are taken back out of the
+summary), the sample, writing, adding up the tallies. With one job the same chunk function runs in
+the parent, so the bytes written do not depend on the number of jobs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
 import os
@@ -24,7 +27,7 @@ import structlog
 
 from qa_engine.exports.raw import RawRecord
 from qa_engine.exports.validation import Rejection, Validator
-from qa_engine.trust.files import json_line
+from qa_engine.judge.findings import Tally, encode_findings
 
 __all__ = ["CHUNK", "Judged", "WorkerConfig", "default_jobs", "judge_batch"]
 
@@ -56,13 +59,17 @@ class WorkerConfig:
 
 @dataclass(frozen=True)
 class Judged:
-    """One record's result: a rejection, or the findings as JSON lines and their outcomes for the summary."""
+    """One record's result: a rejection, or the findings as JSON Lines and their outcomes, already counted."""
 
     raw: RawRecord
     case_id: str | None = None
     rejection: Rejection | None = None
-    lines: tuple[str, ...] = ()
-    outcomes: tuple[tuple[str, str, str], ...] = ()  # (rule_id, criterion, outcome)
+    findings: bytes = b""
+    """The case's findings, one JSON line each (UTF-8, each ending in a newline), in rule-id order."""
+    outcomes: bytes = b""
+    """The case's outcome codes (see findings.Tally), to take it back out of the summary if it is refused."""
+    tally: Tally | None = None
+    """On the last record of each chunk: the chunk's audited cases, counted, for the parent to add up."""
 
 
 _AUDITOR: Any = None
@@ -100,6 +107,7 @@ def _init_worker(config: WorkerConfig, parent: int) -> None:
 def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
     out = []
     auditor = _AUDITOR
+    tally = auditor.tally()
     for raw in raws:
         result = Validator.check(raw)
         raw = RawRecord(raw.source, raw.position, unmatched=raw.unmatched)  # all the parent needs back
@@ -108,13 +116,12 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
                 result = result.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})
             out.append(Judged(raw, rejection=result))
             continue
-        findings = auditor.audit_record(result)
-        out.append(Judged(
-            raw,
-            case_id=result.case_id,
-            lines=tuple(json_line(f) for f in findings),
-            outcomes=tuple((f.rule_id, f.criterion, f.outcome) for f in findings),
-        ))
+        findings = auditor.judge(result)
+        codes = tally.encode_outcomes({f["rule_id"]: f["outcome"] for f in findings})
+        tally.add(codes)
+        out.append(Judged(raw, case_id=result.case_id, findings=encode_findings(findings), outcomes=codes))
+    if out:
+        out[-1] = dataclasses.replace(out[-1], tally=tally)
     return out
 
 

@@ -1,29 +1,48 @@
 """The one adapter to durable_rules: every import of it, every trap it sets, handled in one place.
 
+How a case is evaluated (``DurableBackend.evaluate``), driving durable_rules' C functions directly:
+one ``assert_facts`` per case and ruleset (the item facts first, the case fact last), then the
+firings read with ``start_action_for_state`` / ``complete_and_start_action`` (the rule name read
+from the message text; only firings judged per item are parsed, for their matched item), then the
+case's facts retracted (the case fact first) so the one session serves the next case. This is about
+six times faster than durable_rules' Host, which serialises and JSON-parses every fact and firing,
+builds a Closure per firing and round-trips the session state after each action.
+
 Traps handled here (../shared/reference/durable-rules-notes.md, section 0):
 
-* Facts, never events: ``post`` fires one rule only; we only ``assert_fact``.
-* A fact no rule reads raises ``MessageNotHandledException``: for item facts that only means no rule
-  needs it (ignored); for the case fact it would mean a rule has no outcome, which is a bug.
+* Facts, never events: ``post`` fires one rule only; we only assert facts.
+* A fact no rule reads is "not handled", and in a batch one such fact hides any other result code
+  (a duplicate, say): every ruleset gets one never-firing rule per fact kind (``~handled-KIND``,
+  joined to a fact kind that never exists), so every asserted fact is handled and every non-zero
+  result code is an error.
 * A rule on a missing field alone loops forever: ``register`` refuses any rule whose conditions do
   not open with a positive test on the fact kind.
-* Exceptions in actions are swallowed into the state: actions only append to a list, and the state
-  returned by ``assert_fact`` is checked for ``exception``.
+* A value durable_rules cannot compare (null, a list, an object, NaN, infinity, a huge number)
+  makes neither a test nor its negation true: with default outcomes left unfired (compile.py) it
+  would silently become the default. Every value is checked against its type in the fact catalogue
+  before anything is asserted (``FactTypeError``).
 * ``none()`` depends on the order facts arrive: item facts first, the case fact (which every rule
-  joins) last, one at a time, so no rule can fire before all of a case's facts are in.
-* 1,024 live sessions per ruleset and false duplicates in big sessions: one session (sid) per case,
-  deleted in ``finally``, so state never accumulates across cases.
+  joins) last, so no rule can fire before all of a case's facts are in; and on retraction the case
+  fact goes first, so no rule can fire while the items go.
+* Sessions: 1,024 live per ruleset, and false duplicates when one holds many facts. One session per
+  ruleset holds one case's facts at a time, and is replaced every ``SESSION_CASES`` cases and after
+  any error (so an error never leaves a half-judged case's facts behind).
+* Exactly one outcome per rule: the firings are checked by findings.reduce (several outcomes of one
+  rule, or one item with two, raise OutcomeInvariantError); no firing means the rule's default.
 * ``register_rulesets`` mutates its argument and rulesets can never be removed: we register a deep
   copy, once per content-hashed name, on one Host per process.
-* Two facts with the same ``id`` in one session are one fact to durable_rules (a duplicate raises
-  MessageObservedException): every asserted fact's id is prefixed with its kind.
-* Deleting a session can crash the process (found while testing this adapter): after a
-  MessageObservedException in it (heap corruption), or when its every assert went unhandled and no
-  session of that ruleset was ever handled (segmentation fault). A session is deleted only when all
-  its asserts succeeded and one was handled; after an engine error the session is left in place
-  (the error stops the run anyway), and an unhandled session stores nothing.
+* Two facts with the same ``id`` in one session are one fact to durable_rules (a duplicate is result
+  code 2): every asserted fact's id is prefixed with its kind, and a repeated one is refused first.
+* Deleting a session can crash the process (found while testing this adapter): after a duplicate
+  was rejected in it (heap corruption), or when its every assert went unhandled and no session of
+  that ruleset was ever handled (segmentation fault). A session is deleted only after a clean case;
+  after an engine error it is left in place and a new one started. So after about a thousand
+  engine errors in one process durable_rules refuses new sessions (EngineLimitError).
 * ``Host()`` starts two timer threads that dispatch actions concurrently with our calls; we use no
   timers, so our Host does not start them, and a lock serialises every engine call.
+
+``DurableBackend(lean=False)`` keeps durable_rules' own path (Host.assert_fact one fact at a time,
+its own action loop, a session per case) so tests can check the direct path fires exactly the same.
 """
 
 from __future__ import annotations
@@ -33,18 +52,20 @@ import datetime as dt
 import itertools
 import json
 import logging
+import math
 import threading
-import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine
+import orjson
 from durable import engine
 
-from qa_engine.base.errors import EngineError, EngineLimitError, OutcomeInvariantError
-from qa_engine.facts.derive import CASE_KIND, CaseFacts
+from qa_engine.base.errors import EngineError, EngineLimitError
+from qa_engine.facts.derive import CASE_KIND, CATALOGUE, CaseFacts, FactSpec
+from qa_engine.records.model import LEVEL_RANK
 from qa_engine.rulepack.compile import KIND_FIELD, CompiledRuleset, Variant
 
 # durable_rules logs a traceback (through the logging module) for any exception inside an action,
@@ -64,7 +85,7 @@ def _unix_now() -> float:
 
 engine._unix_now = _unix_now
 
-__all__ = ["ITEM_ID_FIELD", "DurableBackend", "Firing", "durable_version", "get_backend"]
+__all__ = ["ITEM_ID_FIELD", "SESSION_CASES", "DurableBackend", "FactTypeError", "Firing", "durable_version", "get_backend"]
 
 ITEM_ID_FIELD = "_id"
 """Where an asserted item fact carries its own id (durable_rules' "id" must be unique in a session)."""
@@ -118,29 +139,6 @@ def _mapped_errors(context: str) -> Iterator[None]:
         raise EngineLimitError(msg) from exc
 
 
-def _lean_flush(self: Any, state: Any, result_container: dict[str, Any], state_offset: Any, complete: Any) -> None:
-    """durable_rules' action loop, for actions that only read their match and never change the session state.
-
-    The stock loop builds a Closure per firing, copies the state through JSON and writes it back
-    (``update_state``) after every action, about 25 us a firing. Our actions append the match to a
-    list and touch nothing else, so the state round-trip is skipped; the next action is fetched the
-    same way (``complete_and_start_action``). Exceptions are not swallowed here: they propagate.
-    """
-    actions = self._qa_actions
-    while "message" in result_container:
-        action_name, message = next(iter(result_container.pop("message").items()))
-        try:
-            actions[action_name](message)
-        except Exception as exc:
-            msg = f"an action failed inside durable_rules: {exc!r}"
-            raise EngineError(msg) from exc
-        new_result = durable_rules_engine.complete_and_start_action(self._handle, state_offset)
-        if new_result:
-            result_container["message"] = json.loads(new_result)
-        else:
-            complete(None, state)
-
-
 class _Host(engine.Host):
     """A Host with no background dispatch threads; actions are looked up by rule name."""
 
@@ -164,15 +162,56 @@ def _opens_with_positive_kind_test(condition: dict[str, Any]) -> bool:
     return bool(test.get("$and")) and KIND_FIELD in test["$and"][0]
 
 
+_MISSING = object()
+_NEVER_KIND = "~never"
+"""A fact kind no fact ever has: the second condition of the never-firing ``~handled-KIND`` rules."""
+SESSION_CASES = 5_000
+"""Cases one session serves before it is deleted and a fresh one started."""
+_LARGEST = 2**53
+"""Numbers beyond this lose precision in durable_rules' double arithmetic (and 1e308 is an error)."""
+
+
+def _type_check(spec: FactSpec) -> Callable[[Any], bool]:
+    """A test that a value is what the catalogue says the fact holds, and that durable_rules can compare it."""
+    if spec.type == "integer":
+        return lambda v: type(v) is int and -_LARGEST <= v <= _LARGEST
+    if spec.type == "number":
+        return lambda v: (type(v) is int or (type(v) is float and math.isfinite(v))) and -_LARGEST <= v <= _LARGEST
+    if spec.type == "boolean":
+        return lambda v: type(v) is bool
+    if spec.type == "level":
+        ranks = frozenset(LEVEL_RANK.values())
+        return lambda v: type(v) is int and v in ranks
+    if spec.type == "enum":
+        values = frozenset(spec.values)
+        return lambda v: type(v) is str and v in values
+    return lambda v: type(v) is str  # date (ISO text) and id
+
+
+class FactTypeError(EngineError):
+    """A derived fact holds a value of the wrong type, which durable_rules could not judge (a bug)."""
+
+
+@dataclass
+class _Registered:
+    """A ruleset as registered: its C handle, the checked fields it reads per kind, and its current session."""
+
+    ruleset: CompiledRuleset
+    handle: int
+    checks: dict[str, tuple[tuple[str, Callable[[Any], bool]], ...]]
+    sid: str = ""
+    cases: int = 0
+
+
 class DurableBackend:
-    """Evaluates compiled rulesets on one case at a time, each case in its own durable_rules session."""
+    """Evaluates compiled rulesets on one case at a time, through one reused durable_rules session per ruleset."""
 
     def __init__(self, lean: bool = True) -> None:
         self.lean = lean
-        """Use the lean action loop (see _lean_flush); False keeps durable_rules' own, for comparison in tests."""
+        """Drive durable_rules' C functions directly; False keeps durable_rules' own path, for comparison in tests."""
         self._host = _Host()
         self._lock = threading.Lock()
-        self._registered: dict[str, CompiledRuleset] = {}
+        self._registered: dict[str, _Registered] = {}
         self._sink: list[Firing] = []
         self._sids = itertools.count()
 
@@ -187,15 +226,31 @@ class DurableBackend:
                 if first.endswith("$not") or not all(_opens_with_positive_kind_test(c) for c in conditions):
                     msg = f"{rule_name}: every condition must open with a positive test on the fact kind"
                     raise EngineError(msg)
+            checks = {}
+            for kind, names in ruleset.fields.items():
+                specs = CATALOGUE.get(kind, {})
+                unknown = sorted(set(names) - set(specs))
+                if unknown or kind not in CATALOGUE:
+                    msg = f"ruleset {ruleset.name} reads {kind} facts not in the fact catalogue: {unknown or kind}"
+                    raise EngineError(msg)
+                checks[kind] = tuple((name, _type_check(specs[name])) for name in names)
             for rule_name, variant in ruleset.variants.items():
                 self._host.actions[rule_name] = self._action(variant)
+            definition = copy.deepcopy(ruleset.definition)
+            for kind in ruleset.fields:
+                name = f"~handled-{kind}"
+                definition[name] = {"all": [{"a": {KIND_FIELD: kind}}, {"b": {KIND_FIELD: _NEVER_KIND}}], "run": name}
+                self._host.actions[name] = self._never
             with _mapped_errors(f"registering ruleset {ruleset.name}"):
-                self._host.register_rulesets({ruleset.name: copy.deepcopy(ruleset.definition)})
-            if self.lean:
-                handle = self._host.get_ruleset(ruleset.name)
-                handle._qa_actions = {name: self._lean_action(variant) for name, variant in ruleset.variants.items()}
-                handle._flush_actions = types.MethodType(_lean_flush, handle)
-            self._registered[ruleset.name] = ruleset
+                self._host.register_rulesets({ruleset.name: definition})
+            registered = _Registered(ruleset, self._host.get_ruleset(ruleset.name)._handle, checks)
+            self._new_session(registered)
+            self._registered[ruleset.name] = registered
+
+    @staticmethod
+    def _never(_c: Any) -> None:
+        msg = "a ~handled rule fired, which no fact can make it do"
+        raise EngineError(msg)
 
     def _action(self, variant: Variant) -> Any:
         sink = self
@@ -205,16 +260,12 @@ class DurableBackend:
 
         return action
 
-    def _lean_action(self, variant: Variant) -> Any:
-        sink = self
-
-        def action(message: dict[str, Any]) -> None:
-            sink._sink.append(Firing(variant, message))
-
-        return action
+    def _new_session(self, registered: _Registered) -> None:
+        registered.sid = str(next(self._sids))
+        registered.cases = 0
 
     def live_sessions(self, ruleset: CompiledRuleset) -> int:
-        """How many sessions the ruleset holds (0 between cases: nothing accumulates)."""
+        """How many sessions the ruleset holds (at most one between cases: nothing accumulates)."""
         count = 0
         with self._lock:
             for sid in range(next(self._sids)):
@@ -225,16 +276,134 @@ class DurableBackend:
                     continue
         return count
 
+    def facts_held(self, ruleset: CompiledRuleset) -> int:
+        """How many facts the ruleset's current session holds (0 between cases: each case's are retracted)."""
+        with self._lock:
+            registered = self._registered[ruleset.name]
+            try:
+                return len(json.loads(durable_rules_engine.get_facts(registered.handle, registered.sid)))
+            except durable_rules_engine.error:
+                return 0  # the session was never used
+
+    def _encode(self, registered: _Registered, facts: CaseFacts, context: str) -> list[str]:
+        """The case's facts as durable_rules reads them, as JSON texts: items first, the case fact last.
+
+        Raises:
+            FactTypeError: a value is not of its catalogued type.
+            EngineError: two items of one kind share an id.
+        """
+        sid = registered.sid
+        checks = registered.checks
+        texts = []
+        for kind, items in facts.items.items():
+            kind_checks = checks.get(kind)
+            if kind_checks is None:
+                continue
+            seen = set()
+            for item in items:
+                fact = self._checked(item, kind_checks, kind, context)
+                item_id = item["id"]
+                if type(item_id) is not str or item_id in seen:
+                    msg = f"{context}: two {kind} facts share the id {item_id!r}" if item_id in seen else (
+                        f"{context}: a {kind} fact's id is not text")
+                    raise EngineError(msg)
+                seen.add(item_id)
+                # durable_rules treats facts with the same "id" in a session as one fact, so the id
+                # is made unique across kinds.
+                fact["id"] = f"{kind}/{item_id}"
+                fact[ITEM_ID_FIELD] = item_id
+                fact[KIND_FIELD] = kind
+                fact["sid"] = sid
+                texts.append(orjson.dumps(fact).decode())
+        case = self._checked(facts.case, checks[CASE_KIND], CASE_KIND, context)
+        case["id"] = f"{CASE_KIND}/{facts.case_id}"
+        case[KIND_FIELD] = CASE_KIND
+        case["sid"] = sid
+        texts.append(orjson.dumps(case).decode())
+        return texts
+
+    @staticmethod
+    def _checked(source: dict[str, Any], checks: tuple[tuple[str, Callable[[Any], bool]], ...], kind: str,
+                 context: str) -> dict[str, Any]:
+        fact = {}
+        for name, ok in checks:
+            value = source.get(name, _MISSING)
+            if value is _MISSING:
+                continue
+            if not ok(value):
+                msg = (f"{context}: the {kind} fact {name} holds a {type(value).__name__}, not a "
+                       f"{CATALOGUE[kind][name].type}, so durable_rules could not judge it")
+                raise FactTypeError(msg)
+            fact[name] = value
+        return fact
+
     def evaluate(self, ruleset: CompiledRuleset, facts: CaseFacts) -> list[Firing]:
-        """Assert one case's facts (items first, the case fact last) and return every rule that fired."""
+        """Assert one case's facts (items first, the case fact last) and return every rule that fired.
+
+        Raises:
+            FactTypeError: a fact's value is not of its catalogued type (nothing was asserted).
+            EngineError, EngineLimitError: durable_rules failed or refused; the session is replaced.
+        """
         if ruleset.name not in self._registered:
             self.register(ruleset)
+        if not self.lean:
+            return self._evaluate_stock(ruleset, facts)
+        with self._lock:
+            registered = self._registered[ruleset.name]
+            context = f"case {facts.case_id}, ruleset {ruleset.name}"
+            texts = self._encode(registered, facts, context)
+            handle = registered.handle
+            variants = ruleset.variants
+            fired: list[Firing] = []
+            clean = False
+            try:
+                with _mapped_errors(context):
+                    code, state = durable_rules_engine.assert_facts(handle, "[" + ",".join(texts) + "]")
+                    self._check_code(code, context, "asserting")
+                    result = durable_rules_engine.start_action_for_state(handle, state)
+                    message = result[1] if result else None
+                    while message is not None:
+                        name = message[2:message.index('"', 2)]
+                        variant = variants[name]
+                        matched = orjson.loads(message)[name] if variant.scope == "item" else {}
+                        fired.append(Firing(variant, matched))
+                        message = durable_rules_engine.complete_and_start_action(handle, state)
+                    texts.insert(0, texts.pop())  # the case fact first: no rule can fire while the items go
+                    code, _ = durable_rules_engine.retract_facts(handle, "[" + ",".join(texts) + "]")
+                    self._check_code(code, context, "retracting")
+                    if durable_rules_engine.start_action_for_state(handle, state) is not None:
+                        msg = f"{context}: a rule fired while the case's facts were retracted"
+                        raise EngineError(msg)
+                clean = True
+            finally:
+                registered.cases += 1
+                if not clean:
+                    self._new_session(registered)  # left in place: deleting it may crash (see above)
+                elif registered.cases >= SESSION_CASES:
+                    with suppress(durable_rules_engine.error):
+                        durable_rules_engine.delete_state(handle, registered.sid)
+                    self._new_session(registered)
+            return fired
+
+    @staticmethod
+    def _check_code(code: int, context: str, doing: str) -> None:
+        if code == 0:
+            return
+        if code == 2:
+            msg = f"{context}: durable_rules rejected a fact as a duplicate while {doing}"
+        elif code == 1:
+            msg = f"{context}: durable_rules handled no rule for a fact while {doing}"
+        else:
+            msg = f"{context}: durable_rules deferred a fact (result {code}) while {doing}"
+        raise EngineError(msg)
+
+    def _evaluate_stock(self, ruleset: CompiledRuleset, facts: CaseFacts) -> list[Firing]:
+        """durable_rules' own path: Host.assert_fact one fact at a time, its own action loop, a session per case."""
         with self._lock:
             sid = str(next(self._sids))
             fired: list[Firing] = []
             self._sink = fired
             context = f"case {facts.case_id}, ruleset {ruleset.name}"
-            handled = False
             clean = False
             try:
                 with _mapped_errors(context):
@@ -244,29 +413,16 @@ class DurableBackend:
                             continue
                         for item in items:
                             fact = {n: item[n] for n in names if n in item}
-                            # durable_rules treats facts with the same "id" in a session as one fact
-                            # (MessageObservedException), so the id is made unique across kinds.
                             fact.update({"id": f"{kind}/{item['id']}", ITEM_ID_FIELD: item["id"], KIND_FIELD: kind,
                                          "sid": sid})
-                            try:
-                                state = self._host.assert_fact(ruleset.name, fact)
-                                handled = True
-                                self._check(state, context)
-                            except engine.MessageNotHandledException:
-                                continue  # no rule in this ruleset reads this item
+                            self._check(self._host.assert_fact(ruleset.name, fact), context)
                     case = {n: facts.case[n] for n in ruleset.fields[CASE_KIND] if n in facts.case}
                     case.update({"id": f"{CASE_KIND}/{facts.case_id}", KIND_FIELD: CASE_KIND, "sid": sid})
-                    try:
-                        state = self._host.assert_fact(ruleset.name, case)
-                        handled = True
-                        self._check(state, context)
-                    except engine.MessageNotHandledException as exc:
-                        msg = f"{context}: no rule gave the case an outcome"
-                        raise OutcomeInvariantError(msg) from exc
+                    self._check(self._host.assert_fact(ruleset.name, case), context)
                 clean = True
             finally:
                 self._sink = []
-                if handled and clean:
+                if clean:
                     with suppress(durable_rules_engine.error):
                         self._host.delete_state(ruleset.name, sid)
             return fired

@@ -133,7 +133,11 @@ def load_cases(rule: Rule) -> list[RuleCase]:
 
 
 def run_case(rule: Rule, case: RuleCase, policy: Policy | None = None) -> CaseResult:
-    """Judge a case's record with this one rule, through the compiler and durable_rules, and compare."""
+    """Judge a case's record with this one rule, through the compiler and durable_rules, and compare.
+
+    The rule is judged twice, compiled with every outcome and fast (its default outcome left
+    unfired): the two findings must be identical, and then match the case's expectation.
+    """
     policy = policy or Policy()
     try:
         record = CaseRecord.model_validate(case.record)
@@ -141,12 +145,18 @@ def run_case(rule: Rule, case: RuleCase, policy: Policy | None = None) -> CaseRe
         return CaseResult(case, False, None, f"the case's record is invalid: {exc.errors()[0]['msg']} at "
                                              f"{'/'.join(map(str, exc.errors()[0]['loc']))}")
     params = {**policy.parameters_for(rule), **case.parameters}
-    compiled = compile_rule(rule, params)
-    (ruleset,) = pack_rulesets([compiled], prefix="case")
     facts = derive(record, case.as_of, WorkingCalendar(policy.region, policy.closure_days), policy.settings)
-    firings = get_backend().evaluate(ruleset, facts)
-    finding: Finding = reduce(compiled, firings, facts.case,
-                              {"case_id": record.case_id, "order_type": record.order.order_type.value})
+    meta = {"case_id": record.case_id, "order_type": record.order.order_type.value}
+    judged: list[Finding] = []
+    for every_outcome in (True, False):  # the full compilation, then the fast one (its default left unfired)
+        compiled = compile_rule(rule, params, every_outcome)
+        (ruleset,) = pack_rulesets([compiled], prefix="case")
+        judged.append(reduce(compiled, get_backend().evaluate(ruleset, facts), facts.case, meta))
+    full, finding = judged
+    if full != finding:
+        return CaseResult(case, False, finding.outcome,
+                          f"the fast compilation gave {finding.outcome} ({finding.message}), the full one "
+                          f"{full.outcome} ({full.message})")
     if finding.outcome != case.expect:
         return CaseResult(case, False, finding.outcome,
                           f"expected {case.expect}, got {finding.outcome}: {finding.message}")

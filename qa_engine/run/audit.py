@@ -184,11 +184,13 @@ def audit(
                 counts["unmatched_rows" if item.kind == "unmatched_row" else "rejected"] += 1
                 rejected_file.write_line(json_line(item))
                 _log_rejection(item)
+                if judged.outcomes:  # judged and counted by the worker, then refused here (a duplicate)
+                    summary.remove(judged.outcomes)
             else:
-                for line in judged.lines:
-                    findings_file.write_line(line)
-                summary.add_outcomes(judged.outcomes)
+                findings_file.write_encoded(judged.findings)
                 counts["audited"] += 1
+            if judged.tally is not None:
+                summary.merge(judged.tally)
             meter.update()
         findings_file.commit()
         rejected_file.commit()

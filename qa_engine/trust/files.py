@@ -22,6 +22,11 @@ class AtomicFile:
     def write_line(self, text: str) -> None:
         self.handle.write(text + "\n")
 
+    def write_encoded(self, data: bytes) -> None:
+        """Lines already encoded in the file's encoding, each ending in a newline, written as they are."""
+        self.handle.flush()  # after any text written before
+        self.handle.buffer.write(data)
+
     def commit(self) -> None:
         self.handle.flush()
         os.fsync(self.handle.fileno())
