@@ -77,7 +77,7 @@ def test_worklist_csv_is_every_not_met_finding_most_serious_and_oldest_first(run
     with (run_dir / "worklist.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     lines = (run_dir / "findings.jsonl").read_text().splitlines()
-    not_met = [line for line in lines if '"outcome": "not_met"' in line]
+    not_met = [line for line in lines if json.loads(line)["outcome"] == "not_met"]
     rank = {"high": 0, "medium": 1, "low": 2}
     keys = [(rank[r["Severity"]], r["Sentence date"]) for r in rows]
 
