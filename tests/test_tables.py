@@ -398,16 +398,24 @@ def test_flat_layout_names_match_ignoring_case_and_unknown_ones_are_refused(tmp_
         _read(folder)
 
 
-def test_a_row_with_too_few_or_shifted_cells_is_not_read(tmp_path):
+def test_a_short_row_reads_as_empty_trailing_cells_and_a_long_one_is_not_read(tmp_path):
+    """Excel drops the delimiters of empty trailing cells: such a row is read, its missing cells empty. A row with more
+    cells than the header is shifted, so none of it is read (and no value of it is echoed)."""
     contacts = CONTACTS + "K-4,O-2,06/02/2016\n" + "K-5,O-2,Derby DE1 1AA,06/02/2016,ATT,\n"
     folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
     _, second, *_ = _read(folder, _mapping(tmp_path))
-    reasons = [p.reason for p in second.problems]
-    assert reasons == ["row has 3 cells but the header has 5 columns, so its values cannot be told apart (a delimiter "
-                       "inside a value that is not quoted, or a line cut short?)",
-                       "row has 6 cells but the header has 5 columns, so its values cannot be told apart (a delimiter "
-                       "inside a value that is not quoted, or a line cut short?)"]
+    lines = second.lines()
+    assert [p.reason for p in second.problems] == [
+        "row has 6 cells but the header has 5 columns, so its values cannot be told apart (a delimiter "
+        "inside a value that is not quoted, or a line cut short?)",
+        "is empty, but a value is required"]
+    assert lines[1] == f'{folder / "contacts.csv"} row 5, column "Outcome" (case O-2): is empty, but a value is required'
     assert "Derby" not in json.dumps(second.model_dump())
+    short = CONTACTS + "K-4,O-2,06/02/2016,ATT\n"  # the last column (notes) empty, its delimiter dropped
+    (tmp_path / "short").mkdir()
+    folder = _folder(tmp_path / "short", {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": short})
+    _, second, *_ = _read(folder, _mapping(tmp_path))
+    assert isinstance(second, CaseRecord) and second.contacts[-1].note is None
 
 
 def test_a_workbooks_recorded_size_is_not_trusted(tmp_path):

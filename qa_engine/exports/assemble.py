@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,9 +21,9 @@ import structlog
 
 from qa_engine.base.errors import InputError
 from qa_engine.base.yamlfile import suggest
-from qa_engine.exports.mapping import WHITESPACE, CellError, Column, Mapping, Table
+from qa_engine.exports.mapping import WHITESPACE, CellError, Column, Mapping, Table, date_order, order_clash, show
 from qa_engine.exports.raw import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
-from qa_engine.exports.tables import WORKBOOK_SUFFIXES, Export, TableReader, normal_name, open_export
+from qa_engine.exports.tables import WORKBOOK_SUFFIXES, Export, TableReader, formula_text, normal_name, open_export
 from qa_engine.records.layout import RECORD, get_path, set_path
 
 __all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
@@ -155,6 +156,50 @@ def _join_key(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
+_NUMBER_ID = re.compile(r"0*(\d+?)(?:\.0+)?")
+
+
+def _loose_key(values: list[str]) -> str | None:
+    """The join values with the leading zeros of all-digit values dropped (``0001`` and ``1`` alike, as Excel turns
+    one into the other on save); None when no value is all digits, so no other key could be confused with it."""
+    loose, changed = [], False
+    for value in values:
+        match = _NUMBER_ID.fullmatch(value)
+        if match:
+            changed = True
+            loose.append(match[1])
+        else:
+            loose.append(value)
+    return _join_key(loose) if changed else None
+
+
+class _DateScan:
+    """Watches a table's date columns as its rows are read, for a value that shows the column is not in the order the
+    mapping reads (11/20/2015 in a dd/mm/yyyy column): then every date in that column is ambiguous, and is held back."""
+
+    def __init__(self, table: Table, label: str) -> None:
+        self.label = label
+        self.columns = [(c.column, date_order(c.date_formats), c) for c in table.columns
+                        if c.column is not None and c.field.kind == "date"]
+        self.held: dict[str, str] = {}
+
+    def see(self, cells: dict[str, str]) -> None:
+        for column, orders, spec in self.columns:
+            if column in self.held:
+                continue
+            text = cells.get(column, "").strip(WHITESPACE)
+            if not text:
+                continue
+            order = order_clash(text, orders)
+            if order is not None:
+                formats = " or ".join(label for _, label in spec.date_formats)
+                self.held[column] = (
+                    f'{self.label} column "{column}" holds {show(text, spec.field)}, which can only be {order}, so its '
+                    f"other dates (read as {formats}) are ambiguous, and none of them is read: set this column's "
+                    "date_formats in the mapping to the order the file uses, or re-export it with the dates as "
+                    "dd/mm/yyyy")
+
+
 class _Stage:
     """The non-record tables, in a private temporary SQLite database, indexed on their join keys."""
 
@@ -164,30 +209,58 @@ class _Stage:
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("PRAGMA cache_size=-8192")
         self.names: dict[str, str] = {}
+        self.held: dict[str, dict[str, str]] = {}
+        """Table -> column -> why its dates are not read (see _DateScan)."""
+        self.nearly: dict[tuple[str, int], str] = {}
+        """(table, row) -> the key of the case the row matches once leading zeros are ignored."""
 
     def load(self, table: Table, reader: TableReader, link: TableReader | None = None) -> None:
         name = f"t{len(self.names)}"
         self.names[table.name] = name
-        self.db.execute(f"CREATE TABLE {name} (row INTEGER, k TEXT, cells BLOB, problem TEXT, used INTEGER DEFAULT 0)")
+        self.db.execute(f"CREATE TABLE {name} (row INTEGER, k TEXT, nk TEXT, cells BLOB, problem TEXT, "
+                        "used INTEGER DEFAULT 0)")
         columns = table.used_columns
         keys = table.key_columns
         links = self._load_link(name, table, link) if link is not None else None
+        scan = _DateScan(table, reader.label)
 
-        def rows() -> Iterator[tuple[int, str | None, bytes, str | None]]:
+        def rows() -> Iterator[tuple[int, str | None, str | None, bytes, str | None]]:
             for number, cells, problem in reader.rows():
-                key = _join_key([cells.get(c, "").strip(WHITESPACE) for c in keys])
+                if problem is None:
+                    scan.see(cells)
+                values = [cells.get(c, "").strip(WHITESPACE) for c in keys]
+                key = _join_key(values)
                 data = orjson.dumps([cells.get(c, "") for c in columns])
                 if links is None:
-                    yield number, key, data, problem
+                    yield number, key, _loose_key(values), data, problem
                     continue
                 linked = [k for (k,) in self.db.execute(f"SELECT DISTINCT k FROM {links} WHERE m = ? ORDER BY k", (key,))]
                 for k in linked or [None]:  # None: linked to no case, reported as unmatched
-                    yield number, k, data, problem
+                    yield number, k, k and _loose_key(orjson.loads(k)), data, problem
 
         self.db.execute("BEGIN")
-        self.db.executemany(f"INSERT INTO {name} (row, k, cells, problem) VALUES (?, ?, ?, ?)", rows())
+        self.db.executemany(f"INSERT INTO {name} (row, k, nk, cells, problem) VALUES (?, ?, ?, ?, ?)", rows())
         self.db.execute("COMMIT")
         self.db.execute(f"CREATE INDEX {name}_k ON {name} (k)")
+        self.db.execute(f"CREATE INDEX {name}_nk ON {name} (nk) WHERE nk IS NOT NULL")
+        if scan.held:
+            self.held[table.name] = scan.held
+
+    def near(self, table: Table, key: tuple[str, ...]) -> tuple[int, str] | None:
+        """A row whose key equals ``key`` once leading zeros are ignored, but not as written: (row, its key value). Every
+        such row is remembered, so its report as an unmatched row can say which case it nearly matches."""
+        if table.name not in self.names:
+            return None
+        loose = _loose_key(list(key))
+        if loose is None:
+            return None
+        found = self.db.execute(f"SELECT row, k FROM {self.names[table.name]} WHERE nk = ? AND k != ? ORDER BY row",
+                                (loose, _join_key(list(key)))).fetchall()
+        for row, _ in found:
+            self.nearly.setdefault((table.name, row), ", ".join(key))
+        if not found:
+            return None
+        return found[0][0], ", ".join(orjson.loads(found[0][1]))
 
     def _load_link(self, name: str, table: Table, link: TableReader) -> str:
         """The link table, as (link value, join key) pairs indexed on the link value."""
@@ -248,7 +321,9 @@ class _Stage:
 class _Builder:
     """One case record being assembled, with where each value came from and the cells that could not be read."""
 
-    def __init__(self, columns_key: str) -> None:
+    def __init__(self, columns_key: str, held: dict[str, dict[str, str]] | None = None) -> None:
+        self.held = held or {}
+        """Table -> column -> why the column is not read (its dates are ambiguous)."""
         self.data: dict[str, Any] = {}
         self.locator = Locator({}, columns_key)
         self.problems: list[tuple[tuple[Any, ...], str]] = []
@@ -265,13 +340,18 @@ class _Builder:
             self.problems.append((base, problem))
             self.unreadable_root = self.unreadable_root or base == ()
             return  # its cells are shifted: reading them would misplace values (and could echo personal ones)
-        for column, error in _read_into(obj, table.columns, cells):
+        for column, error in _read_into(obj, table.columns, cells, self.held.get(table.name)):
             self.problems.append((base + column.parts, str(error)))
 
 
-def _read_into(obj: dict[str, Any], columns: Iterable[Column], cells: dict[str, str]) -> Iterator[tuple[Column, CellError]]:
-    """Read each column's cell into ``obj``; yield the columns whose cell could not be read, with why."""
+def _read_into(obj: dict[str, Any], columns: Iterable[Column], cells: dict[str, str],
+               held: dict[str, str] | None = None) -> Iterator[tuple[Column, CellError]]:
+    """Read each column's cell into ``obj``; yield the columns whose cell could not be read, with why (a cell of a
+    ``held`` column that is not empty cannot be read: the reason is the column's)."""
     for column in columns:
+        if held and column.column in held and cells.get(column.column, "").strip(WHITESPACE):
+            yield column, CellError(held[column.column])
+            continue
         try:
             value = column.read_row(cells)
         except CellError as exc:
@@ -300,7 +380,7 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
               readers: dict[str, TableReader], number: int, cells: dict[str, str], problem: str | None,
               limits: Limits) -> RawRecord:
     root_label = readers[RECORD].label
-    b = _Builder(columns_key)
+    b = _Builder(columns_key, stage.held)
     over = False
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
     if b.unreadable_root:  # no key can be trusted, so no other row is joined (they are reported as unmatched)
@@ -323,6 +403,8 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
                                        f"{on}); keep one row per case"))
             elif not rows and table.name in REQUIRED_SINGLE:
                 b.problems.append(((), f"{label} has no row for this case (joined on column {on})"))
+            if key:
+                _near(b, stage, table, label, key)
             if rows:
                 row, row_cells, row_problem, _ = rows[0]
                 b.fill(b.data.setdefault(table.name, {}), (table.name,), table, label, row, row_cells, row_problem)
@@ -342,6 +424,7 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
             key = _key(table, b.data, item)
             if key is None:
                 continue
+            _near(b, stage, table, label, key, base)
             made = []
             for index, (row, row_cells, row_problem, claimed) in enumerate(stage.take(table, key)):
                 if key in seen or (claimed and table.via is None):  # a linked row may serve several cases
@@ -364,6 +447,18 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
         return _too_big(root_label, number, b, limits)
     return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
                      unreadable_root=b.unreadable_root)
+
+
+def _near(b: _Builder, stage: _Stage, table: Table, label: str, key: tuple[str, ...], base: tuple[Any, ...] = ()) -> None:
+    """Hold the case back when a row of ``table`` has its key once leading zeros are ignored (``1`` for ``0001``): the
+    row is very likely the case's own, from a file re-saved in Excel, and judging the case without it would be wrong."""
+    found = stage.near(table, key)
+    if found is not None:
+        row, theirs = found
+        ours = ", ".join(key)
+        b.problems.append((base, f"`{theirs}` in {label} row {row} matches this case's `{ours}` once leading zeros are "
+                                 "ignored: was the file re-saved in Excel? The case is not judged without that row: "
+                                 "re-export the file with its id column as text"))
 
 
 def _nested_keys(mapping: Mapping) -> dict[str, set[str]]:
@@ -390,7 +485,13 @@ def _too_big(root_label: str, number: int, b: _Builder, limits: Limits) -> RawRe
         "--max-record-bytes): a case file is a few kilobytes; check the columns that join the tables"))
 
 
-def _unmatched(table: Table, label: str, root_label: str, row: int, key: str | None) -> RawRecord:
+def _unmatched(table: Table, label: str, root_label: str, row: int, key: str | None, nearly: str | None = None) -> RawRecord:
+    if nearly is not None and key is not None:
+        theirs = ", ".join(orjson.loads(key))
+        reason = (f"`{theirs}` matches case `{nearly}` once leading zeros are ignored (was the file re-saved in Excel?), "
+                  "so the row was not audited and that case was held back: re-export the file with its id column as "
+                  "text")
+        return RawRecord(label, f"row {row}", error=reason, unmatched=True)
     if key is None:
         assert table.via is not None
         columns = " and ".join(f'"{column}"' for _, column in table.via.on)
@@ -398,7 +499,13 @@ def _unmatched(table: Table, label: str, root_label: str, row: int, key: str | N
         return RawRecord(label, f"row {row}", error=reason, unmatched=True)
     parts = orjson.loads(key)
     empty = [column for (_, column), part in zip(table.join, parts, strict=True) if not part]
-    if empty:
+    formulas = [(column, formula_text(part)) for (_, column), part in zip(table.join, parts, strict=True)
+                if formula_text(part) is not None]
+    if formulas:
+        column, formula = formulas[0]
+        reason = (f'column "{column}" holds a formula never calculated ({formula}), so the row joins no case; it was '
+                  "not audited: open and save the file in Excel, then run again")
+    elif empty:
         reason = f'column "{empty[0]}" is empty, so the row joins no case; it was not audited'
     else:
         columns = " and ".join(f'"{column}"' for _, column in table.join)
@@ -424,13 +531,21 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
                 stage.load(table, readers[table.name], readers.get(f"{table.name}{_VIA}"))
         log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(),
                  missing=[t.name for t in mapping.ordered if t.name not in readers])
+        scan = _DateScan(mapping.tables[RECORD], readers[RECORD].label)
+        if scan.columns:  # a first pass over the case table, so no case is judged on a date its column makes ambiguous
+            for _, cells, problem in readers[RECORD].rows():
+                if problem is None:
+                    scan.see(cells)
+            if scan.held:
+                stage.held[RECORD] = scan.held
         for number, cells, problem in readers[RECORD].rows():
             yield _assemble(mapping, columns_key, keys_of, stage, readers, number, cells, problem, limits)
         for table in mapping.ordered[1:]:
             if table.name not in readers:
                 continue
             for row, key in stage.unclaimed(table):
-                yield _unmatched(table, readers[table.name].label, readers[RECORD].label, row, key)
+                yield _unmatched(table, readers[table.name].label, readers[RECORD].label, row, key,
+                                 stage.nearly.get((table.name, row)))
     finally:
         stage.close()
         export.close()

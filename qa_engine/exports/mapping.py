@@ -20,7 +20,7 @@ from jsonschema.exceptions import best_match
 from qa_engine.base.errors import MappingError
 from qa_engine.base.resources import load_schema, mappings_dir
 from qa_engine.base.yamlfile import TextKeyLoader, load_yaml, suggest
-from qa_engine.exports.tables import normal_name
+from qa_engine.exports.tables import formula_text, normal_name
 from qa_engine.records.layout import RECORD, FieldSpec, Target, get_path, targets
 
 __all__ = [
@@ -163,6 +163,11 @@ class Column:
         """
         if self.column is None:
             return self.constant
+        formula = formula_text(cell or "")
+        if formula is not None:
+            raise CellError(f"formula never calculated ({formula[:_SHOWN]}): the file was saved by a program that "
+                            "does not work out formulas, so the value Excel shows is not in it; open and save the "
+                            "file in Excel, then run again")
         text = (cell or "").strip(WHITESPACE)
         if self.field.kind == "list":  # codes are looked up one by one, after the cell is split
             if not text:
@@ -229,6 +234,33 @@ class Column:
 
 
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})")
+
+
+def date_order(formats: tuple[tuple[str, str], ...]) -> set[str]:
+    """Which orders of day and month written as numbers the formats read: {"day"} for dd/mm/yyyy, {"month"} for
+    mm/dd/yyyy, both when the mapping lists both (so 05/06/2015 could be either)."""
+    orders = set()
+    for fmt, _ in formats:
+        day, month, year = fmt.find("%d"), fmt.find("%m"), max(fmt.find("%Y"), fmt.find("%y"))
+        if 0 <= day and 0 <= month and year > max(day, month):  # yyyy-mm-dd cannot be misread
+            orders.add("day" if day < month else "month")
+    return orders
+
+
+def order_clash(text: str, orders: set[str]) -> str | None:
+    """Why a date cell shows that its column is not in the order the mapping reads (None if it does not): in a
+    dd/mm/yyyy column, 11/20/2015 can only be month-first, so the column's 11/06/2015 could be 6 November or 11
+    June."""
+    match = _NUMERIC_DATE.fullmatch(without_time(text))
+    if match is None or len(orders) != 1:
+        return None
+    first, second = int(match[1]), int(match[3])
+    if orders == {"day"} and first <= 12 < second <= 31:
+        return "month-first (mm/dd/yyyy, as a US-locale tool writes dates)"
+    if orders == {"month"} and second <= 12 < first <= 31:
+        return "day-first (dd/mm/yyyy)"
+    return None
 
 
 def _parse_date(text: str, fmt: str) -> str | None:
@@ -344,6 +376,9 @@ def _date_formats(path: Path | None, where: str, formats: list[str]) -> tuple[tu
         if not any(code in fmt for code in ("%d", "%m", "%b", "%B")):
             _fail(path, f"{where}: date format {text!r} has no day or month (write it like dd/mm/yyyy)")
         out.append((fmt, text))
+    if len(date_order(tuple(out))) > 1:
+        _fail(path, f"{where}: the date formats read the day first and the month first, so a date like 05/06/2015 "
+                    "could be either: keep one order (a column whose dates are month-first gets its own date_formats)")
     return tuple(out)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from qa_engine.base.errors import InputError
 
-__all__ = ["Export", "TableReader", "kind_hint", "normal_name", "open_export"]
+__all__ = ["FORMULA", "Export", "TableReader", "formula_text", "kind_hint", "normal_name", "open_export"]
 
 _SAMPLE = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -86,10 +86,57 @@ def ooxml_unescape(text: str) -> str:
     return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
+FORMULA = "\x00"
+"""The first character of a cell read as a formula that was never calculated (``FORMULA + "=WORKDAY(F2,15)"``).
+
+A workbook cannot hold U+0000 in text (XML forbids it), so the mark cannot be confused with a cell's own text; a
+reader that meets it says what it is instead of reading the cell as empty."""
+
+
+def formula_text(cell: str) -> str | None:
+    """The formula of a cell read as never calculated (``=WORKDAY(F2,15)``), or None for any other cell."""
+    if not cell.startswith(FORMULA):
+        return None
+    return cell[len(FORMULA):] or "a shared formula"
+
+
+class _Uncalculated(str):
+    """A formula cell with no calculated value saved (see FORMULA)."""
+
+
+def _uncalculated(value: Any, data_type: str) -> bool:
+    """Whether a formula's saved value is no value: none at all, or the 0 some writers save as a placeholder,
+    which a date-formatted cell shows as 00:00 or 30/12/1899 (never a date a case could hold)."""
+    if value is None or value == "":
+        return True
+    if data_type == "d":
+        return value in (dt.time(0, 0), dt.datetime(1899, 12, 30), dt.datetime(1899, 12, 31))
+    return False
+
+
+def _formula_parser() -> type:
+    """openpyxl's sheet parser, reading cached values (as ``data_only``) but marking a formula whose value was never
+    calculated, so a script-written formula column is never read as empty cells."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = super().parse_cell(element)
+            formula = element.find(FORMULA_TAG)
+            if formula is not None and _uncalculated(cell["value"], cell["data_type"]):
+                text = formula.text or ""
+                cell["value"] = _Uncalculated("=" + text if text else "")
+            return cell
+
+    return Parser
+
+
 def _cell(value: Any) -> str:
     """A workbook cell as the text a CSV export of it would hold (dates as yyyy-mm-dd)."""
     if value is None:
         return ""
+    if isinstance(value, _Uncalculated):
+        return FORMULA + value
     if isinstance(value, str):
         return ooxml_unescape(value)
     if isinstance(value, bool):
@@ -180,6 +227,8 @@ class TableReader:
                 extra = next((i for i, c in enumerate(cells) if i >= len(header) and c.strip()), None)
                 if extra is not None:
                     problem = f"row has a value in column {extra + 1}, which has no header"
+            elif len(cells) < len(header):
+                cells = cells + [""] * (len(header) - len(cells))  # Excel drops the delimiters of empty trailing cells
             elif len(cells) != len(header):
                 problem = (f"row has {len(cells)} cells but the header has {len(header)} columns, so its values "
                            "cannot be told apart (a delimiter inside a value that is not quoted, or a line cut short?)")
@@ -228,14 +277,35 @@ class TableReader:
 
     def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
         sheet = (self.export or Export(self.path)).book()[self.sheet]
-        sheet.reset_dimensions()  # never trust the size a file records: read every row and column there is
         number = 0
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            for number, values in _parse_sheet(sheet):
                 yield number, [_cell(v) for v in values]
         except (ValueError, TypeError, KeyError, OSError) as exc:  # openpyxl's errors for a damaged sheet
             msg = f"{self.label} row {number + 1}: cannot be read ({type(exc).__name__}: {exc})"
             raise InputError(msg) from exc
+
+
+def _parse_sheet(sheet: Any) -> Iterator[tuple[int, list[Any]]]:
+    """Every row of a read-only sheet as (row number, values), numbered as the sheet shows them, blank rows included.
+
+    The sheet's recorded size is not trusted (every row and column there is is read), and a formula that was never
+    calculated is marked (see FORMULA) rather than read as empty.
+    """
+    book = sheet.parent
+    with sheet._get_source() as source:  # openpyxl's own read-only path, with a parser that also sees formulas
+        parser = _formula_parser()(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                   date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        expected = 1
+        for number, cells in parser.parse():
+            while expected < number:
+                yield expected, []
+                expected += 1
+            values: list[Any] = [None] * max((c["column"] for c in cells), default=0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield number, values
+            expected = number + 1
 
 
 class Export:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from qa_engine.records.model import PERSONAL_FIELDS, CaseRecord
+from qa_engine.records.model import PERSONAL_FIELDS, STAFF_FIELDS, CaseRecord
 
 __all__ = ["RECORD", "FieldSpec", "Target", "get_path", "set_path", "targets"]
 
@@ -63,7 +63,7 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> tuple[dict[str, An
 
 def _scalar(schema: dict[str, Any], path: str, node: dict[str, Any], required: bool) -> FieldSpec:
     last = path.rsplit(".", 1)[-1]
-    personal = last in PERSONAL_FIELDS or node.get("maxLength", 0) >= _FREE_TEXT_LENGTH
+    personal = last in PERSONAL_FIELDS or last in STAFF_FIELDS or node.get("maxLength", 0) >= _FREE_TEXT_LENGTH
     if node.get("type") == "array":
         item_node, _ = _resolve(schema, node["items"])
         return FieldSpec(path, "list", required, item=_scalar(schema, path, item_node, True), personal=personal)

@@ -30,6 +30,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
     "PERSONAL_FIELDS",
+    "STAFF_FIELDS",
     "Assessment",
     "AssessmentStage",
     "CaseRecord",
@@ -89,6 +90,26 @@ empty spreadsheet cell is."""
 
 PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "decision_text"})
 """Field names whose values must never reach a log line or a rejection reason."""
+
+
+STAFF_FIELDS = frozenset({"case_manager_id", "psr_quality_assured_by", "countersigned_by", "manager_authorised_by",
+                          "manager_id", "auditor_id"})
+"""Fields that name a member of staff: a label for grouping and display (a case-management report view writes
+"Smith, Jo"), never a key a rule joins on. Staff personal data: never logged, never shown in a rejection reason, and
+pseudonymised with the ids under --pseudonymise."""
+
+
+def _one_line(value: str) -> str:
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
+        msg = "a member of staff must be one line of text (this holds a line break or control character)"
+        raise ValueError(msg)
+    return value
+
+
+StaffLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                       AfterValidator(_one_line)]
+"""A member of staff as the export names them: an id (MGR-1) or a name ("Smith, Jo"), trimmed, any characters on one
+line, at most 100 of them. Grouped and shown, never joined on (see STAFF_FIELDS)."""
 
 
 def _field_error(loc: tuple[str | int, ...], message: str, value: object = None) -> ValidationError:
@@ -256,7 +277,7 @@ class CourtWork(_Model):
     psr_due_date: Day | None = None
     psr_submitted_date: Day | None = None
     psr_quality_assured_date: Day | None = None
-    psr_quality_assured_by: Id | None = None
+    psr_quality_assured_by: StaffLabel | None = None
     psr_covers_risk_of_harm: bool | None = None
     psr_covers_vulnerability: bool | None = None
 
@@ -303,7 +324,7 @@ class Assessment(_Model):
     relevant_behaviour_considered: bool | None = None
     safety_and_wellbeing: Level | None = None
     intervention_level: InterventionLevel | None = None
-    countersigned_by: Id | None = None
+    countersigned_by: StaffLabel | None = None
     countersigned_date: Day | None = None
     mappa_eligible: bool | None = None
     mappa_category: Literal[1, 2, 3] | None = None
@@ -407,7 +428,7 @@ class EnforcementAction(_Model):
     action: EnforcementActionType
     date: Day
     answers_contact_ids: list[Id] = Field(default_factory=list)
-    manager_authorised_by: Id | None = None
+    manager_authorised_by: StaffLabel | None = None
     manager_authorised_date: Day | None = None
     note: Text | None = Field(default=None, description="Free text: never logged or reported.")
 
@@ -448,7 +469,7 @@ class OversightEntry(_Model):
 
     entry_id: Id
     date: Day
-    manager_id: Id
+    manager_id: StaffLabel
     target: Literal["assessment", "plan", "risk_of_harm", "safety_and_wellbeing", "enforcement", "case"]
     decision_recorded: bool = False
     actions_requested: int = Field(default=0, ge=0)
@@ -467,7 +488,7 @@ class PracticeJudgement(_Model):
     question: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     answer: Literal["yes", "no", "not_applicable"] | None = Field(
         description="yes, no, not_applicable, or null: asked and not yet answered.")
-    auditor_id: Id
+    auditor_id: StaffLabel
     date: Day
 
 
@@ -476,7 +497,7 @@ class CaseRecord(_Model):
 
     case_id: Id
     team: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    case_manager_id: Id | None = None
+    case_manager_id: StaffLabel | None = None
     child: Child
     order: Order
     court: CourtWork | None = None

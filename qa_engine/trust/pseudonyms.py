@@ -15,7 +15,8 @@ __all__ = ["ENV_KEY", "ID_FIELDS", "MIN_KEY_BYTES", "Pseudonymiser", "load_key"]
 ENV_KEY = "QA_ENGINE_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 16
 ID_FIELDS = frozenset({"id", "case_id", "child_id", "case_manager_id", "manager_id", "contact_id", "action_id",
-                       "answers_contact_id", "change_id", "entry_id", "referral_id", "assessment_id", "plan_id"})
+                       "answers_contact_id", "change_id", "entry_id", "referral_id", "assessment_id", "plan_id",
+                       "countersigned_by", "psr_quality_assured_by", "manager_authorised_by", "auditor_id"})
 """Fields whose values are identifiers from the case-management system, and so are pseudonymised."""
 
 
