@@ -81,7 +81,13 @@ class InputError(ConfigError):
 
 
 class EngineError(QAEngineError):
-    """durable_rules did something it should not; this is a bug in qa_engine, not in the input."""
+    """durable_rules did something it should not, or refused one case's facts.
+
+    Raised while judging one case, it rejects that case only (the batch goes on); ``reason`` then says
+    why in the export's terms when it is known (``enforcement action E-1 appears twice``).
+    """
+
+    reason: str | None = None
 
 
 class EngineLimitError(EngineError):

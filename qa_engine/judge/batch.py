@@ -116,13 +116,44 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
                 result = result.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})
             out.append(Judged(raw, rejection=result))
             continue
-        findings = auditor.judge(result)
+        try:
+            findings = auditor.judge(result)
+        except Exception as exc:  # one case the engine (or a bug) cannot judge is rejected; the batch goes on
+            rejection = _not_judged(raw, result.case_id, exc)
+            if auditor.pseudonym:
+                rejection = rejection.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})
+            out.append(Judged(raw, rejection=rejection))
+            continue
         codes = tally.encode_outcomes({f["rule_id"]: f["outcome"] for f in findings})
         tally.add(codes)
         out.append(Judged(raw, case_id=result.case_id, findings=encode_findings(findings), outcomes=codes))
     if out:
         out[-1] = dataclasses.replace(out[-1], tally=tally)
     return out
+
+
+def _not_judged(raw: RawRecord, case_id: str, exc: Exception) -> Rejection:
+    """The rejection of a valid record that could not be judged: the reason in the export's terms when known.
+
+    The exception's own text is never copied (it may quote a value); its type and where it was raised
+    go to the log at debug level, for a bug report.
+    """
+    from qa_engine.base.errors import EngineError
+    from qa_engine.exports.validation import Problem
+
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    place = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else None
+    log.debug("case.not_judged", source=raw.source, position=raw.position, error=type(exc).__name__, raised_at=place)
+    if isinstance(exc, EngineError) and exc.reason:
+        reason = f"the rule engine could not judge this case: {exc.reason}"
+    elif isinstance(exc, EngineError):
+        reason = "the rule engine could not judge this case (an internal error; run with --log-level debug for details)"
+    else:
+        reason = "qa_engine could not judge this case (an internal error; run with --log-level debug for details)"
+    return Rejection(source=raw.source, position=raw.position, case_id=case_id, pointer="", reason=reason,
+                     problems=[Problem(pointer="", reason=reason)])
 
 
 def _chunks(raws: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:

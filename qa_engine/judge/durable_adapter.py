@@ -119,6 +119,23 @@ class Firing:
     matched: dict[str, dict[str, Any]]
 
 
+_ITEM_LABELS = {"failure": "contact", "absence": "contact", "enforcement": "enforcement action",
+                "change": "significant change", "referral": "referral", "need": "need", "oversight": "oversight entry",
+                "objective": "plan objective"}
+"""What an item fact of each kind is called in the export (for a repeated item refused here)."""
+
+
+def _duplicate_reason(kind: str, item_id: str) -> str:
+    """Why two facts of one kind sharing an id were refused, in the export's words."""
+    if kind == "factor" and ":" in item_id:
+        assessment, category = item_id.split(":", 1)
+        return f"factor {category} appears twice in assessment {assessment}"
+    if kind == "response" and ">" in item_id:
+        action, contact = item_id.split(">", 1)
+        return f"enforcement action {action} answers contact {contact} twice"
+    return f"{_ITEM_LABELS.get(kind, kind)} {item_id} appears twice"
+
+
 @contextmanager
 def _mapped_errors(context: str) -> Iterator[None]:
     """Turn durable_rules' exceptions into qa_engine's, naming what was being done."""
@@ -306,7 +323,10 @@ class DurableBackend:
                 if type(item_id) is not str or item_id in seen:
                     msg = f"{context}: two {kind} facts share the id {item_id!r}" if item_id in seen else (
                         f"{context}: a {kind} fact's id is not text")
-                    raise EngineError(msg)
+                    error = EngineError(msg)
+                    if item_id in seen:
+                        error.reason = _duplicate_reason(kind, item_id)  # the case is rejected with this
+                    raise error
                 seen.add(item_id)
                 # durable_rules treats facts with the same "id" in a session as one fact, so the id
                 # is made unique across kinds.

@@ -522,19 +522,44 @@ class CaseRecord(_Model):
 
     @model_validator(mode="after")
     def _ids_unique_and_links_resolve(self) -> CaseRecord:
-        known: set[str] = set()
-        for index, contact in enumerate(self.contacts):
-            if contact.contact_id in known:
-                raise _field_error(("contacts", index, "contact_id"), "contact_id values repeat within the case",
-                                   contact.contact_id)
-            known.add(contact.contact_id)
+        """Each item of a list is there once: a repeated id (a row a joined export repeated, say) is refused, as the
+        rule engine would refuse it, naming the item in the export's words (``enforcement action E-1 appears
+        twice``). An enforcement action answers each contact once, and only contacts of this case."""
+        for field, id_field, label in _ITEM_IDS:
+            _refuse_repeats(((field, index, id_field), getattr(item, id_field), label)
+                            for index, item in enumerate(getattr(self, field)))
+        for index, assessment in enumerate(self.assessments):
+            _refuse_repeats(((("assessments", index, "factors", n, "category"), factor.category,
+                              "factor {id} appears twice in assessment " + assessment.assessment_id)
+                             for n, factor in enumerate(assessment.factors)), template=True)
+        known = {contact.contact_id for contact in self.contacts}
         for index, action in enumerate(self.enforcement):
+            _refuse_repeats(((("enforcement", index, "answers_contact_ids", n), cid,
+                              f"enforcement action {action.action_id} answers contact {{id}} twice")
+                             for n, cid in enumerate(action.answers_contact_ids)), template=True)
             for cid in action.answers_contact_ids:
                 if cid not in known:
                     raise _field_error(("enforcement", index, "answers_contact_ids"),
                                        f"enforcement action {action.action_id} answers contact {cid}, which is not in "
                                        "this case", cid)
         return self
+
+
+_ITEM_IDS = (("assessments", "assessment_id", "assessment"), ("plans", "plan_id", "plan"),
+             ("contacts", "contact_id", "contact"), ("enforcement", "action_id", "enforcement action"),
+             ("referrals", "referral_id", "referral"), ("safeguarding_events", "event_id", "safeguarding event"),
+             ("significant_changes", "change_id", "significant change"), ("oversight", "entry_id", "oversight entry"))
+"""Every list of the case record whose items carry an id, the id field, and what an item is called."""
+
+
+def _refuse_repeats(items, template: bool = False) -> None:
+    """Raise at the second item with an id already seen: ``{label} {id} appears twice`` (or the template filled)."""
+    seen: set[str] = set()
+    for loc, value, label in items:
+        if value in seen:
+            message = label.format(id=value) if template else f"{label} {value} appears twice"
+            raise _field_error(loc, message, value)
+        seen.add(value)
 
 
 def record_json_schema() -> dict:

@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,9 +139,10 @@ def audit(
     run_mapping = _run_mapping(inputs, mapping)
     chosen: set[int] | None = None
     valid: set[int] = set()
+    repeated: dict[int, Rejection] = {}
     sample_info = None
     if sample is not None:
-        chosen, valid, strata = _choose_sample(inputs, sample, seed, limits, mapping)
+        chosen, valid, repeated, strata = _choose_sample(inputs, sample, seed, limits, mapping)
         sample_info = {"size": len(chosen), "requested": sample, "seed": seed, "stratified_by": "order_type",
                        "strata": strata}
     start_run(out)
@@ -159,23 +161,30 @@ def audit(
                           as_of, pseudonym_key, run_mapping)
     meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
     duplicates = Validator()
+    sent: deque[int] = deque()  # the ordinal of each record sent to be judged, in order
 
     def wanted() -> Iterator[RawRecord]:
         for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
             if raw.unmatched:
+                sent.append(-1)
                 yield raw
                 continue
             counts["records_read"] += 1
             if chosen is not None and ordinal in valid and ordinal not in chosen:
                 counts["not_sampled"] += 1
                 continue
+            sent.append(ordinal)
             yield raw
 
     try:
         for judged in judge_batch(wanted(), config, auditor, jobs):
             if STOP.is_set():
                 raise KeyboardInterrupt
-            item = judged.rejection
+            item = repeated.get(sent.popleft())  # a duplicate found before sampling stays a duplicate
+            if item is not None:
+                item = item.model_copy(update={"case_id": pseudonym(item.case_id)}) if pseudonym and item.case_id else item
+            else:
+                item = judged.rejection
             if item is None:
                 admitted = duplicates.admit(_Key(judged.case_id), judged.raw)
                 if isinstance(admitted, Rejection):
@@ -201,6 +210,9 @@ def audit(
     finally:
         meter.close()
         duplicates.close()
+    if sample_info is not None and counts["audited"] != sample_info["size"]:
+        sample_info["not_judged"] = sample_info["size"] - counts["audited"]  # sampled, then rejected by the engine
+        sample_info["size"] = counts["audited"]
     built = summary.build()
     write_json(out / "summary.json", built.model_dump(mode="json"))
     run = {
@@ -291,9 +303,15 @@ def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
             raise InputError(msg)
 
 
-def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits,
-                   mapping: Mapping | None = None) -> tuple[set[int], set[int], dict[str, dict[str, int]]]:
-    """Ordinals of a random sample of valid records, allocated to order types in proportion (largest remainder)."""
+def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits, mapping: Mapping | None = None,
+                   ) -> tuple[set[int], set[int], dict[int, Rejection], dict[str, dict[str, int]]]:
+    """Ordinals of a random sample of valid records, allocated to order types in proportion (largest remainder).
+
+    Duplicate case ids are found first, over every record read: the sample is drawn from the first copy of
+    each case only, and each later copy comes back (by ordinal) with its rejection, so it is reported as a
+    duplicate whether or not the first copy was sampled. Returns (sampled ordinals, valid ordinals, the
+    duplicates' rejections, the strata).
+    """
     import random
 
     if "-" in inputs:
@@ -303,13 +321,17 @@ def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits,
         msg = "--sample must be at least 1"
         raise InputError(msg)
     by_type: dict[str, list[int]] = {}
+    repeated: dict[int, Rejection] = {}
     with Validator() as validator:
         for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
             if raw.unmatched:
                 continue
-            result = validator.validate(raw)
+            checked = validator.check(raw)
+            result = checked if isinstance(checked, Rejection) else validator.admit(checked, raw)
             if not isinstance(result, Rejection):
                 by_type.setdefault(result.order.order_type.value, []).append(ordinal)
+            elif not isinstance(checked, Rejection):
+                repeated[ordinal] = result
     total = sum(len(v) for v in by_type.values())
     size = min(size, total)
     exact = {k: size * len(v) / total for k, v in by_type.items()} if total else {}
@@ -322,7 +344,7 @@ def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits,
         chosen.update(rng.sample(by_type[kind], quota[kind]))
     strata = {kind: {"records": len(by_type[kind]), "sampled": quota[kind]} for kind in sorted(by_type)}
     valid = {ordinal for ordinals in by_type.values() for ordinal in ordinals}
-    return chosen, valid, strata
+    return chosen, valid, repeated, strata
 
 
 def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits: Limits = DEFAULT_LIMITS,
