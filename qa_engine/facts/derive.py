@@ -35,7 +35,8 @@ from qa_engine.records.model import (
     PlanType,
 )
 
-__all__ = ["CASE_KIND", "CATALOGUE", "ITEM_KINDS", "CaseFacts", "FactSettings", "FactSpec", "derive", "roll_up"]
+__all__ = ["CASE_KIND", "CATALOGUE", "ITEM_KINDS", "CaseFacts", "FactSettings", "FactSpec", "derive", "problem_key",
+           "roll_up"]
 
 CASE_KIND = "case"
 """The kind of the one fact per case that every rule joins; it is asserted last."""
@@ -52,6 +53,20 @@ class FactSpec:
     type: FactType
     description: str
     values: tuple[str, ...] = ()
+    clock: dict[str, str] | None = None
+    """For a fact counted from the order: the date it counts from, per order type ("*" for every other type):
+    ``order_made`` (the sentence date) or ``order_start`` (a referral order's contract signing). A rule that
+    tests it must declare the same clock (rulepack/compile.py checks)."""
+    earlier: str = ""
+    """For a fact measuring one date after another: the earlier event, in words ("the failure it answers")."""
+    later: str = ""
+    """... and the later event ("the response")."""
+    may_precede: bool = True
+    """Whether the later event may really come first. When it may not, a negative value is impossible
+    (a day/month swap or a typing error): rules treat it as unknown, never as met, and derive() records a
+    problem naming both dates."""
+    always: bool = False
+    """Derived for every case (or item) whatever the record holds; anything else may be absent."""
 
 
 _LEVELS = tuple(level.value for level in Level)
@@ -73,7 +88,11 @@ _FACTS: list[tuple[Any, ...]] = [
     ("case", "intervention_level", "enum", "Scaled-approach intervention level.",
      tuple(i.value for i in InterventionLevel)),
     ("case", "child_age", "integer", "The child's age at sentence (recorded, or from the date of birth)."),
-    ("case", "working_days_since_sentence", "integer", "Working days from the sentence to the audit date."),
+    ("case", "working_days_since_sentence", "integer",
+     "Working days from the day the order was made (the sentence date) to the audit date."),
+    ("case", "months_since_order", "number",
+     "Calendar months from the day the order was made to the audit date, or to the order's end if it ended earlier."),
+    ("case", "order_date", "date", "The day the order was made (the sentence date), for messages."),
     ("case", "working_days_since_start", "integer",
      "Working days from the order's start (a referral order's contract signing) to the audit date."),
     ("case", "months_since_start", "number",
@@ -81,7 +100,11 @@ _FACTS: list[tuple[Any, ...]] = [
     ("case", "initial_assessment_completed", "boolean",
      "A start-of-order assessment was completed on or before the audit date."),
     ("case", "initial_assessment_working_days", "integer",
-     "Working days from the order's start to completion of the first start-of-order assessment."),
+     "Working days from the day the order was made to completion of the first start-of-order assessment "
+     "(negative: completed before the order, e.g. for the pre-sentence report)."),
+    ("case", "initial_assessment_months_before_order", "number",
+     "Calendar months by which the start-of-order assessment was completed before the order was made (0 when "
+     "completed on or after the order)."),
     ("case", "initial_lor_recorded", "boolean", "The start-of-order assessment records the likelihood of reoffending."),
     ("case", "initial_factors_recorded", "boolean", "The start-of-order assessment records the factors behind offending."),
     ("case", "assessment_longest_unreviewed_months", "number",
@@ -119,7 +142,7 @@ _FACTS: list[tuple[Any, ...]] = [
      "The start-of-order assessment was countersigned by a manager."),
     ("case", "intervention_plan_recorded", "boolean",
      "An intervention plan (or referral order contract) was created on or before the audit date."),
-    ("case", "plan_working_days", "integer", "Working days from the order's start to the intervention plan."),
+    ("case", "plan_working_days", "integer", "Working days from the day the order was made to the intervention plan."),
     ("case", "plan_child_involved", "boolean", "The intervention plan records the child's involvement."),
     ("case", "plan_parent_involved", "boolean", "The intervention plan records a parent's or carer's involvement."),
     ("case", "plan_diversity_addressed", "boolean", "The intervention plan addresses diversity needs."),
@@ -130,12 +153,13 @@ _FACTS: list[tuple[Any, ...]] = [
      "(or the order's end)."),
     ("case", "plan_review_count", "integer", "Reviews of the intervention plan on or before the audit date."),
     ("case", "risk_plan_recorded", "boolean", "A risk-of-harm plan was created on or before the audit date."),
-    ("case", "risk_plan_working_days", "integer", "Working days from the order's start to the risk-of-harm plan."),
+    ("case", "risk_plan_working_days", "integer",
+     "Working days from the day the order was made to the risk-of-harm plan."),
     ("case", "risk_plan_contingency", "boolean", "The risk-of-harm plan records contingency arrangements."),
     ("case", "risk_plan_longest_unreviewed_months", "number",
      "Longest span, in months, between the risk-of-harm plan, its reviews and the audit date."),
     ("case", "safety_plan_recorded", "boolean", "A safety and wellbeing plan was created on or before the audit date."),
-    ("case", "safety_plan_working_days", "integer", "Working days from the order's start to the safety plan."),
+    ("case", "safety_plan_working_days", "integer", "Working days from the day the order was made to the safety plan."),
     ("case", "safety_plan_contingency", "boolean", "The safety and wellbeing plan records contingency arrangements."),
     ("case", "safety_plan_longest_unreviewed_months", "number",
      "Longest span, in months, between the safety plan, its reviews and the audit date."),
@@ -148,14 +172,21 @@ _FACTS: list[tuple[Any, ...]] = [
     ("case", "psr_covers_vulnerability", "boolean", "The report covers the child's vulnerability."),
     ("case", "social_care_status", "boolean", "The child is looked after, on a child protection plan or a child in need."),
     ("case", "social_care_contact_working_days", "integer",
-     "Working days from the order's start to the first information sharing, meeting or referral with children's "
-     "social care."),
+     "Working days from the day the order was made to the first information sharing, meeting or referral with "
+     "children's social care (0 or less: already involved)."),
     ("case", "risk_oversight_longest_gap_months", "number",
-     "Longest span, in months, from the start without a management-oversight decision on risk of harm."),
+     "Longest span, in months, from the day the order was made without a management-oversight decision on risk of "
+     "harm."),
     ("case", "sw_oversight_longest_gap_months", "number",
-     "Longest span, in months, from the start without a management-oversight decision on safety and wellbeing."),
+     "Longest span, in months, from the day the order was made without a management-oversight decision on safety "
+     "and wellbeing."),
+    ("case", "risk_oversight_recorded", "boolean",
+     "A management-oversight decision on risk of harm is recorded on or before the audit date."),
+    ("case", "sw_oversight_recorded", "boolean",
+     "A management-oversight decision on safety and wellbeing is recorded on or before the audit date."),
     ("case", "first_contact_working_days", "integer", "Working days from the sentence to the first appointment."),
-    ("case", "first_panel_working_days", "integer", "Working days from the sentence to a referral order's first panel."),
+    ("case", "first_panel_working_days", "integer",
+     "Working days from the day the order was made to a referral order's first panel."),
     ("case", "contract_signed", "boolean", "The referral order contract was signed on or before the audit date."),
     ("case", "home_visit_working_days", "integer", "Working days from the sentence to the first home visit."),
     ("case", "contacts_min_first_12_weeks", "integer",
@@ -210,11 +241,83 @@ _FACTS: list[tuple[Any, ...]] = [
     ("oversight", "working_days_since", "integer", "Working days from the entry to the audit date."),
 ]
 
+
+_ORDER = {"*": "order_made"}
+# Timing of the facts that count time: the clock (from the order), and for facts measuring one date after
+# another, the two events and whether the later may really come first. Sources: domain-standards.md rows
+# 5.1-5.6 and section 8 ("RO: after order date; YRO: after sentence"): every order's assessment, plan and
+# panel timescales run from the day the order is made; a referral order's contract signing and first panel
+# are milestones, not the clock. Contact minimums count from the order's start: for a referral order, the
+# compliance period starting at the contract (row 5.6).
+_TIMING: dict[tuple[str, str], dict[str, Any]] = {
+    ("case", "working_days_since_sentence"): {"clock": _ORDER},
+    ("case", "months_since_order"): {"clock": _ORDER},
+    ("case", "working_days_since_start"): {"clock": {"*": "order_start"}},
+    ("case", "months_since_start"): {"clock": {"*": "order_start"}},
+    ("case", "contacts_min_first_12_weeks"): {"clock": {"*": "order_start"}},
+    ("case", "contacts_min_after_12_weeks"): {"clock": {"*": "order_start"}},
+    ("case", "initial_assessment_working_days"): {
+        "clock": _ORDER, "earlier": "the order, made", "later": "the start-of-order assessment",
+        "may_precede": True},  # an assessment prepared for the court comes before the order (row 5.25)
+    ("case", "plan_working_days"): {"clock": _ORDER, "earlier": "the order it plans for, made",
+                                    "later": "the intervention plan", "may_precede": False},
+    ("case", "risk_plan_working_days"): {"clock": _ORDER, "earlier": "the order it plans for, made",
+                                         "later": "the risk-of-harm plan", "may_precede": False},
+    ("case", "safety_plan_working_days"): {"clock": _ORDER, "earlier": "the order it plans for, made",
+                                           "later": "the safety and wellbeing plan", "may_precede": False},
+    ("case", "social_care_contact_working_days"): {
+        "clock": _ORDER, "earlier": "the order, made", "later": "the first contact with children's social care",
+        "may_precede": True},  # social care is often involved long before the order
+    ("case", "risk_oversight_longest_gap_months"): {"clock": _ORDER},
+    ("case", "sw_oversight_longest_gap_months"): {"clock": _ORDER},
+    ("case", "first_contact_working_days"): {"clock": _ORDER},
+    ("case", "home_visit_working_days"): {"clock": _ORDER},
+    ("case", "first_panel_working_days"): {"clock": _ORDER, "earlier": "the order, made",
+                                           "later": "the first panel", "may_precede": False},
+    ("case", "rosh_countersign_working_days"): {"earlier": "the assessment it endorses, completed",
+                                                "later": "the countersignature", "may_precede": False},
+    ("case", "plan_longest_unreviewed_months"): {"earlier": "the plan it reviews, created", "later": "a review",
+                                                 "may_precede": False},
+    ("case", "risk_plan_longest_unreviewed_months"): {"earlier": "the plan it reviews, created", "later": "a review",
+                                                      "may_precede": False},
+    ("case", "safety_plan_longest_unreviewed_months"): {"earlier": "the plan it reviews, created",
+                                                        "later": "a review", "may_precede": False},
+    ("case", "psr_late_working_days"): {"earlier": "the due date", "later": "the report's submission",
+                                        "may_precede": True},  # early is on time
+    ("response", "working_days_after"): {"earlier": "the failure it answers", "later": "the response",
+                                         "may_precede": False},
+    ("absence", "follow_up_working_days"): {"earlier": "the contact it follows up", "later": "the follow-up",
+                                            "may_precede": False},
+    ("need", "referral_working_days"): {"earlier": "the need's identification", "later": "the referral",
+                                        "may_precede": True},  # a referral already in place answers the need
+}
+
+# Facts derived for every case or item, whatever the record holds (the rest may be absent).
+_ALWAYS = {
+    "case": {"order_type", "working_days_since_sentence", "months_since_order", "order_date",
+             "initial_assessment_completed", "rosh_screened", "sw_screened", "exploitation_indicators",
+             "exploitation_screened", "health_screened", "mappa_considered", "intervention_plan_recorded",
+             "risk_plan_recorded", "safety_plan_recorded", "psr_requested", "psr_submitted", "social_care_status",
+             "risk_oversight_recorded", "sw_oversight_recorded", "risk_oversight_longest_gap_months",
+             "sw_oversight_longest_gap_months", "sw_reviewed"},
+    "failure": {"contact_id", "date", "working_days_since", "prior_warnings_in_warned_period", "prior_failures"},
+    "response": {"action_id", "action", "answers_contact_id", "date", "working_days_after", "manager_authorised"},
+    "absence": {"contact_id", "date", "classified", "working_days_since"},
+    "enforcement": {"action_id", "action", "date", "manager_authorised"},
+    "change": {"change_id", "type", "date", "working_days_since"},
+    "factor": {"category", "rating"},
+    "objective": {"factor_category"},
+    "need": {"need", "working_days_since"},
+    "referral": {"need"},
+    "oversight": {"date", "decision_recorded", "actions_requested", "actions_completed", "working_days_since"},
+}
+
 CATALOGUE: dict[str, dict[str, FactSpec]] = {}
 """Every fact a rule may test, by kind then name."""
 for _row in _FACTS:
-    _spec = FactSpec(*_row)
+    _spec = FactSpec(*_row, **_TIMING.get((_row[0], _row[1]), {}), always=_row[1] in _ALWAYS.get(_row[0], ()))
     CATALOGUE.setdefault(_spec.kind, {})[_spec.name] = _spec
+assert all(key[1] in CATALOGUE[key[0]] for key in _TIMING), "a timing entry names an unknown fact"
 
 ITEM_KINDS = tuple(k for k in CATALOGUE if k != CASE_KIND)
 """Kinds of item fact (one per failure, change, need...), asserted before the case fact."""
@@ -236,6 +339,15 @@ class CaseFacts:
     case_id: str
     case: dict[str, Any]
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    """Impossible chronology found while deriving, by ``problem_key(kind, item id, fact)``: a sentence naming
+    both dates ("the response is dated 2016-03-30, before the failure it answers on 2016-04-04"), for the
+    finding's message. Dates only: never a name or free text."""
+
+
+def problem_key(kind: str, item_id: str, name: str) -> str:
+    """Where CaseFacts.problems files a problem with one fact (``item_id`` is "" for the case fact)."""
+    return f"{kind}:{item_id}:{name}"
 
 
 _SOCIAL_CARE_EVENTS = {"strategy_meeting", "child_protection_conference", "looked_after_review",
@@ -281,9 +393,20 @@ class _Deriver:
                            key=lambda a: (a.completed_date, a.assessment_id))
         self.case: dict[str, Any] = {}
         self.items: dict[str, list[dict[str, Any]]] = {kind: [] for kind in ITEM_KINDS}
+        self.problems: dict[str, str] = {}
 
-    def since_start(self, day: dt.date | None) -> int | None:
-        return self.wd(self.r.order.start_date, day) if day and self.r.order.start_date else None
+    def measure(self, kind: str, item_id: str, name: str, earlier: dt.date, later: dt.date) -> int:
+        """Working days from ``earlier`` to ``later``; an impossible order (see FactSpec.may_precede) is recorded."""
+        spec = CATALOGUE[kind][name]
+        if later < earlier and not spec.may_precede:
+            self.problems[problem_key(kind, item_id, name)] = (
+                f"{spec.later} is dated {later.isoformat()}, before {spec.earlier} on {earlier.isoformat()}")
+        return self.wd(earlier, later)
+
+    def since_order(self, name: str, day: dt.date | None) -> int | None:
+        """Working days from the day the order was made (the sentence date) to ``day``: every order's
+        assessment, plan and panel clock (domain-standards.md rows 5.1-5.4, section 8)."""
+        return self.measure(CASE_KIND, "", name, self.r.order.sentence_date, day) if day else None
 
     def run(self) -> CaseFacts:
         self.order()
@@ -295,7 +418,7 @@ class _Deriver:
         self.enforcement()
         self.changes()
         self.judgements()
-        return CaseFacts(case_id=self.r.case_id, case=self.case, items=self.items)
+        return CaseFacts(case_id=self.r.case_id, case=self.case, items=self.items, problems=self.problems)
 
     def order(self) -> None:
         order, c = self.r.order, self.case
@@ -303,6 +426,8 @@ class _Deriver:
         _put(c, "intervention_level", order.intervention_level.value if order.intervention_level else None)
         _put(c, "child_age", _age(self.r))
         c["working_days_since_sentence"] = self.wd(order.sentence_date, self.as_of)
+        c["months_since_order"] = months_between(order.sentence_date, self.until)
+        c["order_date"] = order.sentence_date.isoformat()
         if order.start_date is not None:
             c["working_days_since_start"] = self.wd(order.start_date, self.as_of)
             c["months_since_start"] = months_between(order.start_date, self.until)
@@ -311,7 +436,7 @@ class _Deriver:
         if order.order_type is OrderType.referral_order:
             c["contract_signed"] = bool(order.contract_signed_date and order.contract_signed_date <= self.as_of)
             if order.first_panel_date and order.first_panel_date <= self.as_of:
-                c["first_panel_working_days"] = self.wd(order.sentence_date, order.first_panel_date)
+                c["first_panel_working_days"] = self.since_order("first_panel_working_days", order.first_panel_date)
 
     def assessments(self) -> None:
         c, done = self.case, self.done
@@ -321,7 +446,10 @@ class _Deriver:
         c["rosh_screened"] = bool(first and first.risk_of_serious_harm is not None)
         c["sw_screened"] = bool(first and first.safety_and_wellbeing is not None)
         if first is not None:
-            _put(c, "initial_assessment_working_days", self.since_start(first.completed_date))
+            _put(c, "initial_assessment_working_days", self.since_order("initial_assessment_working_days",
+                                                                        first.completed_date))
+            c["initial_assessment_months_before_order"] = months_between(first.completed_date,
+                                                                         self.r.order.sentence_date)
             c["initial_lor_recorded"] = first.likelihood_of_reoffending is not None
             c["initial_factors_recorded"] = bool(first.factors)
             c["relevant_behaviour_considered"] = bool(first.relevant_behaviour_considered)
@@ -341,8 +469,10 @@ class _Deriver:
             c["rosh_longest_unreviewed_months"] = _longest_gap(rated[0].completed_date,
                                                                [a.completed_date for a in rated], self.until)
             if latest.countersigned_date and latest.countersigned_date <= self.as_of:
-                c["rosh_countersign_working_days"] = self.wd(latest.completed_date, latest.countersigned_date)
+                c["rosh_countersign_working_days"] = self.measure(CASE_KIND, "", "rosh_countersign_working_days",
+                                                                  latest.completed_date, latest.countersigned_date)
         sw = [a for a in done if a.safety_and_wellbeing is not None]
+        c["sw_reviewed"] = False
         if sw:
             c["sw_level"] = LEVEL_RANK[sw[-1].safety_and_wellbeing]
             c["sw_reviewed"] = bool(first and any(a.completed_date > first.completed_date for a in sw))
@@ -381,9 +511,18 @@ class _Deriver:
         if not plans:
             return None
         plan = plans[0]
-        _put(c, f"{prefix}_working_days", self.since_start(plan.created_date))
+        _put(c, f"{prefix}_working_days", self.since_order(f"{prefix}_working_days", plan.created_date))
         reviews = [r.date for p in plans for r in p.reviews if r.date <= self.as_of]
-        c[f"{prefix}_longest_unreviewed_months"] = _longest_gap(plan.created_date, reviews, self.until)
+        gap = f"{prefix}_longest_unreviewed_months"
+        early = sorted((r.date, p.created_date) for p in plans for r in p.reviews if r.date < p.created_date)
+        if early:
+            # a review dated before the plan it reviews: impossible, so the gap cannot be measured
+            spec = CATALOGUE[CASE_KIND][gap]
+            self.problems[problem_key(CASE_KIND, "", gap)] = (
+                f"{spec.later} is dated {early[0][0].isoformat()}, before {spec.earlier} on {early[0][1].isoformat()}")
+            c[gap] = -1.0
+        else:
+            c[gap] = _longest_gap(plan.created_date, reviews, self.until)
         return plan
 
     def plans(self) -> None:
@@ -420,6 +559,7 @@ class _Deriver:
     def court(self) -> None:
         court, c = self.r.court, self.case
         c["psr_requested"] = bool(court and court.psr_requested_date and court.psr_requested_date <= self.as_of)
+        c["psr_submitted"] = False
         if not court or not c["psr_requested"]:
             return
         submitted = court.psr_submitted_date if court.psr_submitted_date and court.psr_submitted_date <= self.as_of else None
@@ -440,15 +580,16 @@ class _Deriver:
         dates = [e.date for e in self.r.safeguarding_events if e.type in _SOCIAL_CARE_EVENTS and e.date <= self.as_of]
         dates += [r.referred_date for r in self.r.referrals
                   if r.need is Need.children_social_care and r.referred_date and r.referred_date <= self.as_of]
-        if dates and self.r.order.start_date:
-            c["social_care_contact_working_days"] = self.since_start(min(dates))
-        if self.r.order.start_date:
-            start = self.r.order.start_date
-            entries = [o for o in self.r.oversight if o.decision_recorded and o.date <= self.as_of]
-            c["risk_oversight_longest_gap_months"] = _longest_gap(
-                start, [o.date for o in entries if o.target in _RISK_TARGETS], self.until)
-            c["sw_oversight_longest_gap_months"] = _longest_gap(
-                start, [o.date for o in entries if o.target in _SW_TARGETS], self.until)
+        if dates:
+            c["social_care_contact_working_days"] = self.since_order("social_care_contact_working_days", min(dates))
+        made = self.r.order.sentence_date
+        entries = [o for o in self.r.oversight if o.decision_recorded and o.date <= self.as_of]
+        risk = [o.date for o in entries if o.target in _RISK_TARGETS]
+        sw = [o.date for o in entries if o.target in _SW_TARGETS]
+        c["risk_oversight_recorded"] = bool(risk)
+        c["sw_oversight_recorded"] = bool(sw)
+        c["risk_oversight_longest_gap_months"] = _longest_gap(made, risk, self.until)
+        c["sw_oversight_longest_gap_months"] = _longest_gap(made, sw, self.until)
         for o in self.r.oversight:
             if o.date <= self.as_of:
                 self.items["oversight"].append({
@@ -485,7 +626,8 @@ class _Deriver:
                     "classified": k.outcome is not ContactOutcome.not_recorded,
                     "working_days_since": self.wd(k.date, self.as_of)}
             if k.follow_up_date and k.follow_up_date <= self.as_of:
-                item["follow_up_working_days"] = self.wd(k.date, k.follow_up_date)
+                item["follow_up_working_days"] = self.measure("absence", k.contact_id, "follow_up_working_days",
+                                                              k.date, k.follow_up_date)
             self.items["absence"].append(item)
 
     def enforcement(self) -> None:
@@ -515,13 +657,15 @@ class _Deriver:
                                               "manager_authorised": authorised})
             for cid in action.answers_contact_ids:
                 if cid in failures:
+                    rid = f"{action.action_id}>{cid}"
                     self.items["response"].append({
-                        "id": f"{action.action_id}>{cid}",
+                        "id": rid,
                         "action_id": action.action_id,
                         "action": action.action.value,
                         "answers_contact_id": cid,
                         "date": action.date.isoformat(),
-                        "working_days_after": self.wd(failures[cid], action.date),
+                        "working_days_after": self.measure("response", rid, "working_days_after", failures[cid],
+                                                           action.date),
                         "manager_authorised": authorised,
                     })
 

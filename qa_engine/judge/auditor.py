@@ -20,7 +20,7 @@ from qa_engine.rulepack.compile import CompiledPack, compile_pack
 from qa_engine.rulepack.model import Policy, RulePack
 from qa_engine.trust.pseudonyms import Pseudonymiser
 
-__all__ = ["Auditor"]
+__all__ = ["Auditor", "not_yet_made"]
 
 
 class Auditor:
@@ -50,7 +50,13 @@ class Auditor:
         return [Finding(**data) for data in self.judge(record)]
 
     def judge(self, record: CaseRecord) -> list[dict[str, Any]]:
-        """One finding per rule, in rule-id order, as plain data (findings.finding_data): the hot path."""
+        """One finding per rule, in rule-id order, as plain data (findings.finding_data): the hot path.
+
+        A case audited before its order was made is not judged: every rule is not applicable, with the
+        reason (reason kind ``order_not_yet_made``) in each finding, so it is counted and never silent.
+        """
+        if record.order.sentence_date > self.as_of:
+            return not_yet_made(self.compiled, record, self.as_of, self.pseudonym)
         facts = derive(record, self.as_of, self.calendar, self.policy.settings)
         rosh = facts.case.get("rosh_level")
         ids = self.pseudonym or (lambda value: value)
@@ -66,5 +72,23 @@ class Auditor:
         for ruleset in self.compiled.rulesets:
             for firing in self.backend.evaluate(ruleset, facts):
                 by_rule[firing.variant.rule_id].append(firing)
-        return [finding_data(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym)
+        return [finding_data(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym,
+                             facts.problems)
                 for rule_id in self._order]
+
+
+def not_yet_made(compiled: CompiledPack, record: CaseRecord, as_of: dt.date,
+                 pseudonym: Pseudonymiser | None = None) -> list[dict[str, Any]]:
+    """The findings (plain data) of a case whose order was made after the audit date: not applicable on every
+    rule, saying why, with reason kind ``order_not_yet_made``."""
+    ids = pseudonym or (lambda value: value)
+    made = record.order.sentence_date.isoformat()
+    message = (f"Not judged: the order was made on {made}, after the audit date {as_of.isoformat()}; "
+               "audit it on or after the day the order was made.")
+    return [{"case_id": ids(record.case_id), "rule_id": c.rule.id, "criterion": c.rule.criterion,
+             "outcome": "not_applicable", "severity": c.rule.severity, "message": message,
+             "evidence": {"order_date": made, "as_of": as_of.isoformat()}, "team": record.team,
+             "case_manager_id": ids(record.case_manager_id) if record.case_manager_id else None,
+             "order_type": record.order.order_type.value, "sentence_date": made, "risk_level": None,
+             "reason_kind": "order_not_yet_made"}
+            for c in sorted(compiled.rules.values(), key=lambda c: c.rule.id)]

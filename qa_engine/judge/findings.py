@@ -24,7 +24,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from qa_engine.base.errors import OutcomeInvariantError
-from qa_engine.facts.derive import CASE_KIND, CATALOGUE
+from qa_engine.facts.derive import CASE_KIND, CATALOGUE, problem_key
 from qa_engine.judge.durable_adapter import ITEM_ID_FIELD, Firing
 from qa_engine.judge.phrases import wilson_interval
 from qa_engine.records.model import LEVEL_NAME
@@ -35,6 +35,7 @@ from qa_engine.trust.pseudonyms import Pseudonymiser
 
 __all__ = [
     "OUTCOMES",
+    "REASON_KINDS",
     "CriterionSummary",
     "Finding",
     "Outcome",
@@ -49,6 +50,14 @@ __all__ = [
 ]
 
 Outcome = Literal["met", "not_met", "not_applicable", "insufficient_data"]
+ReasonKind = Literal["practice", "missing_data", "impossible_dates", "order_not_yet_made"]
+REASON_KINDS: dict[str, str] = {
+    "practice": "the work was not done as required: for the case manager",
+    "missing_data": "the record does not hold what the check needs: for whoever keeps the record",
+    "impossible_dates": "the record's dates cannot be right (e.g. a day/month swap): for a data officer to correct",
+    "order_not_yet_made": "the audit date is before the order was made: the case is not judged",
+}
+"""Why a finding is not met, cannot be judged or is not judged, so practice and data-quality problems show apart."""
 OUTCOMES: tuple[str, ...] = ("met", "not_met", "not_applicable", "insufficient_data")
 _ITEM_PRECEDENCE = ("not_met", "insufficient_data", "met")
 
@@ -72,6 +81,10 @@ class Finding(BaseModel):
     order_type: str
     sentence_date: str | None = Field(default=None, description="The order's sentence date (ISO), for ordering worklists.")
     risk_level: str | None = Field(default=None, description="Latest risk of serious harm level, for filtering reports.")
+    reason_kind: ReasonKind | None = Field(
+        default=None,
+        description="Whose problem it is: practice (every not_met), missing_data or impossible_dates (every "
+                    "insufficient_data), order_not_yet_made (a case audited before its order was made); null otherwise.")
 
 
 def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]:
@@ -85,8 +98,46 @@ def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]
     return out
 
 
+def _impossible(text: str) -> str:
+    return f"The record's dates cannot be right: {text[0].upper()}{text[1:]}. Correct the record to judge this."
+
+
+def _explain(compiled: CompiledRule, outcome: str, facts: list[tuple[str, str, dict[str, Any]]],
+             problems: dict[str, str]) -> tuple[str | None, str | None]:
+    """(message template, reason kind) for an outcome, from what the rule declares about absent facts and the
+    impossible chronology derive() found; None for the message means the rule's own message for the outcome.
+
+    ``facts`` are the (kind, id, values) the outcome rests on: the case fact, then the item and its match.
+    Depends on the facts only, never on which compiled variant fired, so the fast compilation (the default
+    outcome left unfired) words a finding exactly as the full one.
+    """
+    rule = compiled.rule
+    tested = compiled.tested
+    if outcome == "insufficient_data":
+        if any(name not in facts[0][2] for name in rule.requires):
+            return None, "missing_data"  # a required fact is missing: the rule's own message says which
+        for kind, fact_id, _values in facts:
+            for name in tested.get(kind, []):
+                problem = problems.get(problem_key(kind, fact_id, name))
+                if problem:
+                    return _impossible(problem), "impossible_dates"
+        for kind, _, values in facts:
+            for name in tested.get(kind, []):
+                declared = rule.absent.get(name)
+                if name not in values and declared is not None and declared.means == "unknown":
+                    return declared.reason, "missing_data"
+        return None, "missing_data"
+    if outcome in ("not_met", "not_applicable"):
+        for kind, _, values in facts:
+            for name in tested.get(kind, []):
+                declared = rule.absent.get(name)
+                if name not in values and declared is not None and declared.means == outcome:
+                    return declared.reason, "practice" if outcome == "not_met" else None
+    return None, "practice" if outcome == "not_met" else None
+
+
 def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], meta: dict[str, Any],
-           pseudonym: Pseudonymiser | None = None) -> Finding:
+           pseudonym: Pseudonymiser | None = None, problems: dict[str, str] | None = None) -> Finding:
     """The one finding a rule gives a case, from the durable_rules firings for that rule, as a ``Finding``.
 
     With a ``pseudonym``, ids in the evidence (and so in the message) are pseudonymised.
@@ -94,7 +145,7 @@ def reduce(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], 
     Raises:
         OutcomeInvariantError: the firings give the case no outcome or several.
     """
-    return Finding(**finding_data(compiled, firings, case, meta, pseudonym))
+    return Finding(**finding_data(compiled, firings, case, meta, pseudonym, problems))
 
 
 def encode_findings(findings: Iterable[dict[str, Any]]) -> bytes:
@@ -107,13 +158,17 @@ def encode_findings(findings: Iterable[dict[str, Any]]) -> bytes:
 
 
 def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], meta: dict[str, Any],
-                 pseudonym: Pseudonymiser | None = None) -> dict[str, Any]:
+                 pseudonym: Pseudonymiser | None = None, problems: dict[str, str] | None = None) -> dict[str, Any]:
     """``reduce`` as plain data: a dict with the ``Finding`` fields, in its field order (the hot path).
+
+    ``problems`` are the impossible dates derive() found (CaseFacts.problems): an outcome that rests on one
+    says so, naming both dates, with reason kind ``impossible_dates``.
 
     Raises:
         OutcomeInvariantError: the firings give the case no outcome or several.
     """
     rule = compiled.rule
+    problems = problems or {}
     case_outcomes = {f.variant.outcome for f in firings if f.variant.scope == "case"}
     item_outcomes: dict[str, dict[str, Firing]] = defaultdict(dict)
     for f in firings:
@@ -144,7 +199,8 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
     case_scope = {"case": evidence}
     if case_outcomes:
         outcome = case_outcomes.pop()
-        message = render(getattr(rule.messages, outcome), {**case_scope, **params})
+        template, reason_kind = _explain(compiled, outcome, [(CASE_KIND, "", case)], problems)
+        message = render(template or getattr(rule.messages, outcome), {**case_scope, **params})
     else:
         outcome = next(o for o in _ITEM_PRECEDENCE if o in item_outcomes)
         chosen = sorted(item_outcomes[outcome].values(), key=lambda f: f.matched["i"][ITEM_ID_FIELD])
@@ -158,8 +214,14 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
             listed.append(pseudonym.walk(entry) if pseudonym else entry)
         evidence["items"] = listed
         scopes = {**case_scope, **params, "item": listed[0], "match": listed[0].get("answered_by", {})}
-        message = render(getattr(rule.messages, outcome), scopes, count=len(chosen))
-        if len(chosen) > 1 and "{count}" not in getattr(rule.messages, outcome):
+        first = chosen[0]
+        on = [(CASE_KIND, "", case), (kind, first.matched["i"][ITEM_ID_FIELD], first.matched["i"])]
+        if other and "x" in first.matched:
+            on.append((other, first.matched["x"][ITEM_ID_FIELD], first.matched["x"]))
+        template, reason_kind = _explain(compiled, outcome, on, problems)
+        template = template or getattr(rule.messages, outcome)
+        message = render(template, scopes, count=len(chosen))
+        if len(chosen) > 1 and "{count}" not in template:
             message += f" (and {len(chosen) - 1} more)"
     if compiled.parameters:
         evidence["parameters"] = dict(sorted(compiled.parameters.items()))
@@ -176,6 +238,7 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
         "order_type": meta["order_type"],
         "sentence_date": meta.get("sentence_date"),
         "risk_level": meta.get("risk_level"),
+        "reason_kind": reason_kind,
     }
 
 

@@ -20,10 +20,11 @@ from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.base.errors import RuleSchemaError
 from qa_engine.base.yamlfile import load_yaml
 from qa_engine.facts.derive import derive
+from qa_engine.judge.auditor import not_yet_made
 from qa_engine.judge.durable_adapter import get_backend
 from qa_engine.judge.findings import OUTCOMES, Finding, reduce
 from qa_engine.records.model import CaseRecord
-from qa_engine.rulepack.compile import compile_rule, pack_rulesets
+from qa_engine.rulepack.compile import CompiledPack, compile_rule, pack_rulesets
 from qa_engine.rulepack.model import CASES_SUFFIX, Policy, Rule, RulePack
 
 __all__ = ["CaseResult", "RuleCase", "load_cases", "run_case", "run_pack_cases"]
@@ -151,7 +152,12 @@ def run_case(rule: Rule, case: RuleCase, policy: Policy | None = None) -> CaseRe
     for every_outcome in (True, False):  # the full compilation, then the fast one (its default left unfired)
         compiled = compile_rule(rule, params, every_outcome)
         (ruleset,) = pack_rulesets([compiled], prefix="case")
-        judged.append(reduce(compiled, get_backend().evaluate(ruleset, facts), facts.case, meta))
+        if record.order.sentence_date > case.as_of:  # audited before the order was made: not judged
+            (data,) = not_yet_made(CompiledPack(rulesets=[ruleset], rules={rule.id: compiled}), record, case.as_of)
+            judged.append(Finding(**data))
+        else:
+            judged.append(reduce(compiled, get_backend().evaluate(ruleset, facts), facts.case, meta,
+                                 problems=facts.problems))
     full, finding = judged
     if full != finding:
         return CaseResult(case, False, finding.outcome,

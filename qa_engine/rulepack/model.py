@@ -17,8 +17,8 @@ from qa_engine.base.yamlfile import suggest
 from qa_engine.facts.derive import FactSettings
 from qa_engine.records.model import LEVEL_RANK, Level
 
-__all__ = ["CASES_SUFFIX", "CRITERIA_FILE", "SEVERITY_RANK", "Criterion", "Parameter", "Policy", "Question", "Rule",
-           "RulePack"]
+__all__ = ["ANCHORS", "CASES_SUFFIX", "CRITERIA_FILE", "OTHER_ORDERS", "SEVERITY_RANK", "Absent", "Clock", "Criterion",
+           "Parameter", "Policy", "Question", "Rule", "RulePack"]
 
 CRITERIA_FILE = "criteria.yaml"
 CASES_SUFFIX = ".cases.yaml"
@@ -85,6 +85,36 @@ class Exists(_Frozen):
     where: dict[str, Any] | None = None
 
 
+ANCHORS = ("order_made", "order_start", "contract_signed", "failure", "absence", "change", "need_identified",
+           "oversight_entry", "psr_due", "assessment_completed", "plan_created", "previous_review")
+"""Dates a rule's clock can run from. ``order_made``: the day the court made the order (the sentence date);
+``order_start``: the order's start (for a referral order, the day the contract is signed, row 5.6); the rest are
+the item or event the clock follows (each failure to comply, each missed contact...)."""
+
+OTHER_ORDERS = "other_orders"
+"""In a rule's ``clock``, the entry for every order type not named."""
+
+
+class Clock(_Frozen):
+    """Which date a rule's clock runs from, for one order type (or every other one), and on what authority."""
+
+    runs_from: Literal[ANCHORS]  # type: ignore[valid-type]
+    source: str
+    status: Literal["verified", "local_practice", "recalled"]
+
+
+class Absent(_Frozen):
+    """What it means when a fact the rule tests is not recorded.
+
+    ``unknown`` (the default for every tested fact) gives ``insufficient_data``; ``not_met`` is a declared
+    failure (the practice standard is that it must be recorded); ``not_applicable`` means the rule has nothing
+    to judge (only for case facts). ``reason`` is the finding's message then (a template, like messages).
+    """
+
+    means: Literal["unknown", "not_met", "not_applicable"]
+    reason: str
+
+
 class Messages(_Frozen):
     """Message templates per outcome; placeholders quote the evidence: {case.x}, {item.x}, {match.x}, {param.x}."""
 
@@ -111,6 +141,10 @@ class Rule(_Frozen):
     expects: dict[str, Any] | None = None
     exists: Exists | None = None
     messages: Messages
+    clock: dict[str, Clock] = {}
+    """Per order type (or ``other_orders``): the date the rule's clock runs from; checked against the facts."""
+    absent: dict[str, Absent] = {}
+    """Per tested fact: what an unrecorded value means (default: unknown, so ``insufficient_data``)."""
     path: str = ""
     sha256: str = ""
 
