@@ -96,6 +96,14 @@ def _load_mapping(path: Path | None):
     return load_mapping(path) if path else None
 
 
+def _judgements_option(function):
+    """--judgements, shared by audit and report."""
+    return click.option("--judgements", "judgements", multiple=True,
+                        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="An audit form written by qa-engine audit-form and filled in (repeat for several); its "
+                             "answers become the cases' practice judgements.")(function)
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="qa-engine")
 @click.option("--log-format", type=click.Choice(["auto", "human", "json"]), default="auto", show_default=True,
@@ -133,10 +141,11 @@ def cli(log_format: str, log_level: str) -> None:
 @_mapping_option
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the cores available). The output is the same for any number.")
+@_judgements_option
 def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
-          max_depth: int, mapping_path: Path | None, jobs: int | None) -> None:
+          max_depth: int, mapping_path: Path | None, jobs: int | None, judgements: tuple[Path, ...]) -> None:
     """Audit case records and write the findings and report to --out.
 
     INPUTS are JSON or JSON Lines files, - for stdin, folders of CSV files, or .xlsx workbooks (read
@@ -158,6 +167,14 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         as_of = as_of or EXAMPLE_AS_OF
     elif not inputs:
         raise click.UsageError("give the files to audit (INPUTS), or --example to audit the shipped example")
+    if judgements:
+        from qa_engine.exports.auditform import is_audit_form
+
+        forms = [name for name in inputs if is_audit_form(name)]  # --judgements A.xlsx B.xlsx: B is a form too
+        inputs = tuple(name for name in inputs if name not in forms)
+        judgements = (*judgements, *(Path(name) for name in forms))
+        if not inputs:
+            raise click.UsageError("give the files to audit (INPUTS) as well as the audit forms")
     day = _as_of(as_of)
     with _reported(out_dir):
         key = load_key(key_file) if pseudonymise else None
@@ -166,7 +183,8 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         result = run_audit(list(inputs), out_dir, rules_dir=rules_dir, policy_path=policy_path, as_of=day,
                            sample=sample, seed=seed, report=not no_report, compare=compare,
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
-                           jobs=jobs or default_jobs(), progress=True, mapping=mapping)
+                           jobs=jobs or default_jobs(), progress=True, mapping=mapping,
+                           judgements=list(judgements) or None)
     written = [out_dir / name for name in REPORT_FILES if name in result.run["outputs"]]
     counts = result.counts
     click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
@@ -183,7 +201,10 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
     if "not_sampled" in counts:
         click.echo(f"  (a sample of {counts['audited']} stratified by order type, seed {seed}; "
                    f"{counts['not_sampled']} valid records not sampled)")
+    _echo_judgements(result)
     extra = "".join(f", {p.name}" for p in written)
+    if "judgements" in result.run:
+        extra = ", judgements.json" + extra
     click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl, run.json{extra} to {out_dir}")
     if fail_on and result.worst_not_met and SEVERITY_RANK[result.worst_not_met] >= SEVERITY_RANK[fail_on]:
         sys.exit(EXIT_FINDINGS)
@@ -193,16 +214,61 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--compare", "compare", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="An earlier run's folder: the report shows the change since then.")
-def report(run_dir: Path, compare: Path | None) -> None:
-    """Rebuild report.md, report.html and the worklists from a finished run, without auditing again."""
+@click.argument("more_forms", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_judgements_option
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="With --judgements: worker processes (default: the cores available).")
+def report(run_dir: Path, more_forms: tuple[Path, ...], compare: Path | None, judgements: tuple[Path, ...],
+           jobs: int | None) -> None:
+    """Rebuild report.md, report.html and the worklists from a finished run, without auditing again.
+
+    With --judgements, the run is judged again with the managers' answers from the audit forms (the same
+    inputs, audit date, rules, policy and sample), so its findings, summary and report take them in.
+    """
     from qa_engine.report import build_report
 
+    if more_forms and not judgements:
+        raise click.UsageError("give audit forms after --judgements (qa-engine report RUN_DIR --judgements FORM.xlsx ...)")
+    judgements = (*judgements, *more_forms)
+    if judgements:
+        from qa_engine.judge.batch import default_jobs
+        from qa_engine.run.audit import rejudge
+
+        with _reported(run_dir):
+            _stop_between_records()
+            result = rejudge(run_dir, list(judgements), compare=compare, jobs=jobs or default_jobs(), progress=True)
+        _echo_judgements(result)
+        click.echo(f"Judged {result.counts['audited']} cases again with the audit forms' answers; wrote findings.jsonl, "
+                   f"summary.json, judgements.json and the report to {run_dir}")
+        return
     try:
         written = build_report(run_dir, compare)
     except QAEngineError as exc:
         _fail(exc.message)
         return
     click.echo(f"Wrote {', '.join(p.name for p in written)} to {run_dir}")
+
+
+@cli.command("audit-form")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The workbook to write (.xlsx); with --split-by, one per value, named FORM-<value>.xlsx.")
+@click.option("--split-by", "split_by", type=click.Choice(["case_manager", "team"]),
+              help="One workbook per case manager or per team, for each auditor to fill in their own.")
+def audit_form(run_dir: Path, out: Path, split_by: str | None) -> None:
+    """Write a case-audit workbook from a finished (usually sampled) run: one sheet per case, each criterion's
+    questions with the case's data findings beside them, and answer cells (Yes / No / Not applicable).
+
+    Read the answers back with: qa-engine report RUN_DIR --judgements FORM.xlsx
+    """
+    from qa_engine.report.auditform import write_audit_forms
+
+    with _reported(out):
+        written = write_audit_forms(run_dir, out, split_by)  # type: ignore[arg-type]
+    for path, cases in written:
+        click.echo(f"Wrote {path} ({cases} {'case' if cases == 1 else 'cases'}).")
+    click.echo(f"When the answers are in: qa-engine report {run_dir} --judgements "
+               + " ".join(str(p) for p, _ in written))
 
 
 @cli.command()
@@ -281,6 +347,18 @@ def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_de
                + (f"; {unmatched} table rows joined no case, left out" if unmatched else "") + ".")
     if result.rejections:
         sys.exit(EXIT_FINDINGS)
+
+
+def _echo_judgements(result) -> None:
+    """A line on the forms read: answers in, still to judge, disagreements (never a comment)."""
+    if "judgements" not in result.run:
+        return
+    judged = [c.by_judgement for c in result.summary.criteria if c.by_judgement is not None]
+    done = sum(j.met + j.not_met + j.not_applicable for j in judged)
+    todo = sum(j.insufficient_data for j in judged)
+    forms = len(result.run["judgements"]["forms"])
+    click.echo(f"  Audit forms read: {forms}; {done} case judgements in, {todo} still to judge"
+               " (see judgements.json and the report).")
 
 
 def _stop_between_records() -> None:

@@ -15,7 +15,7 @@ from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.facts.derive import derive
 from qa_engine.judge.durable_adapter import get_backend
 from qa_engine.judge.findings import Finding, Tally, finding_data
-from qa_engine.records.model import LEVEL_NAME, CaseRecord
+from qa_engine.records.model import LEVEL_NAME, CaseRecord, PracticeJudgement
 from qa_engine.rulepack.compile import CompiledPack, compile_pack
 from qa_engine.rulepack.model import Policy, RulePack
 from qa_engine.trust.pseudonyms import Pseudonymiser
@@ -27,8 +27,11 @@ class Auditor:
     """Judges validated case records against a compiled rule pack, as of one audit date."""
 
     def __init__(self, pack: RulePack, policy: Policy | None = None, as_of: dt.date | None = None,
-                 pseudonym: Pseudonymiser | None = None, every_outcome: bool = False) -> None:
+                 pseudonym: Pseudonymiser | None = None, every_outcome: bool = False,
+                 judgements: dict[str, tuple[PracticeJudgement, ...]] | None = None) -> None:
         self.pack = pack
+        self.judgements = judgements or {}
+        """Practice judgements from audit forms, by case id as the outputs name it (pseudonym included)."""
         self.pseudonym = pseudonym
         self.policy = policy or Policy()
         self.as_of = as_of or dt.date.today()
@@ -43,7 +46,8 @@ class Auditor:
     def tally(self) -> Tally:
         """An empty tally of this pack's rules, criteria and sections (see findings.Tally)."""
         return Tally({rule_id: c.rule.criterion for rule_id, c in self.compiled.rules.items()},
-                     {c.rule.criterion: self.pack.criteria[c.rule.criterion].section for c in self.compiled.rules.values()})
+                     {c.rule.criterion: self.pack.criteria[c.rule.criterion].section for c in self.compiled.rules.values()},
+                     {rule_id: c.rule.basis for rule_id, c in self.compiled.rules.items()})
 
     def audit_record(self, record: CaseRecord) -> list[Finding]:
         """One finding per rule, in rule-id order, as ``Finding`` models."""
@@ -54,12 +58,19 @@ class Auditor:
 
         A case audited before its order was made is not judged: every rule is not applicable, with the
         reason (reason kind ``order_not_yet_made``) in each finding, so it is counted and never silent.
+        A case answered on an audit form has its practice judgements for each criterion the form asks
+        replaced by the form's (the form is this audit's judgement; the record's own are earlier ones).
         """
         if record.order.sentence_date > self.as_of:
             return not_yet_made(self.compiled, record, self.as_of, self.pseudonym)
+        ids = self.pseudonym or (lambda value: value)
+        extra = self.judgements.get(ids(record.case_id)) if self.judgements else None
+        if extra:
+            asked = {j.criterion for j in extra}
+            kept = [j for j in record.practice_judgements if j.criterion not in asked]
+            record = record.model_copy(update={"practice_judgements": [*kept, *extra]})
         facts = derive(record, self.as_of, self.calendar, self.policy.settings)
         rosh = facts.case.get("rosh_level")
-        ids = self.pseudonym or (lambda value: value)
         meta = {
             "case_id": ids(record.case_id),
             "team": record.team,

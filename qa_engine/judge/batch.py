@@ -55,6 +55,8 @@ class WorkerConfig:
     pseudonym_key: bytes | None
     mapping: Any = None
     """The mapping tabular inputs are read with, so a worker can name a problem's column (see sources.Locator)."""
+    judgements: Any = None
+    """Practice judgements read from audit forms, by case id (see Auditor)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def _init_worker(config: WorkerConfig, parent: int) -> None:
     pack = load_rules(config.rules_dir)
     policy = load_policy(config.policy_path, pack)
     pseudonym = Pseudonymiser(config.pseudonym_key) if config.pseudonym_key else None
-    _AUDITOR = Auditor(pack, policy, config.as_of, pseudonym)
+    _AUDITOR = Auditor(pack, policy, config.as_of, pseudonym, judgements=config.judgements)
 
 
 def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:

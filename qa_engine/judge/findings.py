@@ -282,13 +282,19 @@ class RuleSummary(Counts):
 
 
 class CriterionSummary(Counts):
-    """How the cases came out on one SQS criterion: a case is not met if any of its rules is not met."""
+    """How the cases came out on one SQS criterion: a case is not met if any of its rules is not met.
+
+    ``by_data`` and ``by_judgement`` count the same way over the criterion's recorded-data rules only
+    and its practice-judgement rules only (the auditing managers' answers): the two halves apart.
+    """
 
     criterion: str
     section: str
     section_title: str
     title: str
     rule_ids: list[str]
+    by_data: Counts | None = None
+    by_judgement: Counts | None = None
 
 
 class SectionSummary(Counts):
@@ -323,7 +329,7 @@ class Tally:
     rule, indexing ``OUTCOMES`` (see ``encode_outcomes``).
     """
 
-    def __init__(self, rules: dict[str, str], sections: dict[str, str]) -> None:
+    def __init__(self, rules: dict[str, str], sections: dict[str, str], basis: dict[str, str] | None = None) -> None:
         self.cases = 0
         self.rule_ids = list(rules)
         criteria = sorted(set(rules.values()), key=lambda k: (k == "OM", k))
@@ -335,6 +341,10 @@ class Tally:
         self.rule_counts = [[0, 0, 0, 0] for _ in self.rule_ids]
         self.criterion_counts = [[0, 0, 0, 0] for _ in criteria]
         self.section_counts = [[0, 0, 0, 0] for _ in section_names]
+        basis = basis or {}
+        self.half_of = [0 if basis.get(r, "recorded_data") == "recorded_data" else 1 for r in self.rule_ids]
+        """Per rule: 0 for a recorded-data rule, 1 for a practice-judgement rule (CriterionSummary.by_data / by_judgement)."""
+        self.half_counts = [[[0, 0, 0, 0], [0, 0, 0, 0]] for _ in criteria]
 
     def empty(self) -> Tally:
         """A tally over the same rules with nothing counted."""
@@ -344,6 +354,7 @@ class Tally:
         other.rule_counts = [[0, 0, 0, 0] for _ in self.rule_ids]
         other.criterion_counts = [[0, 0, 0, 0] for _ in self.criteria]
         other.section_counts = [[0, 0, 0, 0] for _ in self.sections]
+        other.half_counts = [[[0, 0, 0, 0], [0, 0, 0, 0]] for _ in self.criteria]
         return other
 
     def encode_outcomes(self, outcomes: dict[str, str]) -> bytes:
@@ -354,14 +365,23 @@ class Tally:
         """Count one case (``sign`` -1: take one back, as when the parent refuses a duplicate case id)."""
         self.cases += sign
         crit = [3] * len(self.criteria)  # not_applicable until a rule says worse
+        halves = [[None, None] for _ in self.criteria]
         rank = _RANK
         rule_counts = self.rule_counts
         criterion_of = self.criterion_of
+        half_of = self.half_of
         for i, code in enumerate(codes):
             rule_counts[i][code] += sign
             c = criterion_of[i]
             if rank[code] < rank[crit[c]]:
                 crit[c] = code
+            h = halves[c]
+            if h[half_of[i]] is None or rank[code] < rank[h[half_of[i]]]:
+                h[half_of[i]] = code
+        for c, pair in enumerate(halves):
+            for h, code in enumerate(pair):
+                if code is not None:
+                    self.half_counts[c][h][code] += sign
         sect = [3] * len(self.sections)
         for c, code in enumerate(crit):
             self.criterion_counts[c][code] += sign
@@ -379,6 +399,10 @@ class Tally:
             for a, b in zip(mine, theirs, strict=True):
                 for k in range(4):
                     a[k] += b[k]
+        for mine_pair, theirs_pair in zip(self.half_counts, other.half_counts, strict=True):
+            for a, b in zip(mine_pair, theirs_pair, strict=True):
+                for k in range(4):
+                    a[k] += b[k]
 
 
 _RANK = {code: position for position, code in enumerate(_WORST_FIRST)}
@@ -393,7 +417,7 @@ class SummaryBuilder:
         used = {c.rule.criterion for c in rules}
         self.criteria = criteria
         self.tally = Tally({rid: r.criterion for rid, r in self.rules.items()},
-                           {key: criteria[key].section for key in used})
+                           {key: criteria[key].section for key in used}, {rid: r.basis for rid, r in self.rules.items()})
 
     @property
     def cases(self) -> int:
@@ -422,9 +446,13 @@ class SummaryBuilder:
         sections: dict[str, SectionSummary] = {}
         for i, key in enumerate(tally.criteria):
             crit = self.criteria[key]
+            kinds = {rule.basis for rule in self.rules.values() if rule.criterion == key}
             criteria.append(_counted(CriterionSummary(
                 criterion=key, section=crit.section, section_title=crit.section_title, title=crit.title,
-                rule_ids=sorted(r for r, rule in self.rules.items() if rule.criterion == key)), tally.criterion_counts[i]))
+                rule_ids=sorted(r for r, rule in self.rules.items() if rule.criterion == key),
+                by_data=_counted(Counts(), tally.half_counts[i][0]) if "recorded_data" in kinds else None,
+                by_judgement=_counted(Counts(), tally.half_counts[i][1]) if "practice_judgement" in kinds else None),
+                tally.criterion_counts[i]))
             section = sections.setdefault(
                 crit.section, SectionSummary(section=crit.section, section_title=crit.section_title, criteria=[]))
             section.criteria.append(key)

@@ -488,8 +488,14 @@ class PracticeJudgement(_Model):
     question: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     answer: Literal["yes", "no", "not_applicable"] | None = Field(
         description="yes, no, not_applicable, or null: asked and not yet answered.")
-    auditor_id: StaffLabel
+    auditor_id: StaffLabel | None = Field(default=None, description="Who answered; required with an answer.")
     date: Day
+
+    @model_validator(mode="after")
+    def _answer_has_auditor(self) -> PracticeJudgement:
+        if self.answer is not None and self.auditor_id is None:
+            raise PydanticCustomError("record_check", "an answer needs the auditor_id of who gave it")
+        return self
 
 
 class CaseRecord(_Model):

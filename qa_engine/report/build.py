@@ -15,13 +15,15 @@ from typing import Any
 from qa_engine.base.errors import InputError
 from qa_engine.judge.findings import Finding, Summary
 
-__all__ = ["DATA_FILES", "OUTPUTS", "REPORT_FILES", "RunData", "build_report", "load_run"]
+__all__ = ["DATA_FILES", "JUDGEMENT_FILES", "OUTPUTS", "REPORT_FILES", "RunData", "build_report", "load_run"]
 
 REPORT_FILES = ("report.md", "report.html", "worklist.csv", "worklist.xlsx")
 """The report's files, written unless --no-report."""
 DATA_FILES = ("findings.jsonl", "rejected.jsonl", "summary.json")
 """The machine-readable outputs of every run."""
-OUTPUTS = (*DATA_FILES, *REPORT_FILES)
+JUDGEMENT_FILES = ("judgements.json",)
+"""Written when audit forms were read (--judgements): the managers' answers joined to the run."""
+OUTPUTS = (*DATA_FILES, *JUDGEMENT_FILES, *REPORT_FILES)
 """Every file a run writes besides run.json; run.json lists their sha256 so `qa-engine verify` can check them."""
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from qa_engine.report.judgements import judgement_view
 from qa_engine.report.narrative import AREA_BELOW, STRENGTH_FROM, choose, counts_note, in_words
 from qa_engine.trust.files import write_text
 
@@ -70,6 +71,7 @@ def render_html(data) -> str:
         compared=data.previous.as_of if data.previous else None,
         previous_rules=previous_rules,
         strength_from=STRENGTH_FROM, area_below=AREA_BELOW,
+        judgement=judgement_view(data),
     )
 
 

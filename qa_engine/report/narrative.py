@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qa_engine.judge.findings import Counts, CriterionSummary, Summary
 from qa_engine.judge.phrases import describe_proportion
+from qa_engine.report.judgements import judgement_markdown, judgement_view
 from qa_engine.trust.files import write_text
 
 __all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "choose", "in_words", "write_markdown"]
@@ -150,8 +151,8 @@ def markdown(data) -> str:
     out += ["", "## Areas requiring improvement", ""]
     out += [f"- {ch.criterion.title} ({ch.criterion.criterion}): {ch.reason}." for ch in areas] or [
         "- No criterion met the rule for an area requiring improvement."]
+    out += ["", *judgement_markdown(judgement_view(data))]  # empty unless audit forms were read (report/judgements.py)
     out += [
-        "",
         "## How this draft was produced",
         "",
         f"- Audit date {s.as_of}; qa_engine {run['qa_engine_version']}, durable_rules {run['durable_rules_version']}.",

@@ -34,11 +34,12 @@ from qa_engine.rulepack.load import load_policy, load_rules
 from qa_engine.rulepack.model import SEVERITY_RANK
 from qa_engine.trust.files import AtomicFile, json_line, sha256_file, write_json
 from qa_engine.trust.pseudonyms import Pseudonymiser
+from qa_engine.trust.runkey import run_key
 
 if TYPE_CHECKING:
     from qa_engine.exports.mapping import Mapping
 
-__all__ = ["STOP", "AuditResult", "audit", "finish_run", "start_run", "validate_inputs"]
+__all__ = ["STOP", "AuditResult", "audit", "finish_run", "rejudge", "start_run", "validate_inputs"]
 
 log = structlog.get_logger("qa_engine")
 
@@ -115,6 +116,7 @@ def audit(
     jobs: int = 1,
     progress: bool = False,
     mapping: Mapping | None = None,
+    judgements: list[Path] | None = None,
 ) -> AuditResult:
     """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl (and the report), then run.json.
 
@@ -124,9 +126,12 @@ def audit(
     worker processes judge the records; the output is the same bytes whatever their number. An input
     that is a folder of CSV files or a workbook is read through ``mapping`` (see sources.read_inputs);
     its rows that join no case are listed in rejected.jsonl and counted as ``unmatched_rows``.
+    With ``judgements`` (audit forms written by ``qa-engine audit-form`` from a run of the same inputs,
+    audit date, rules, policy, sample and seed), each case's answers become its practice judgements
+    (see run/judgements.py) and judgements.json is written.
 
     Raises:
-        ConfigError: rules, policy or an input file cannot be used (nothing is judged).
+        ConfigError: rules, policy, an input file or an audit form cannot be used (nothing is judged).
     """
     started = time.perf_counter()
     as_of = as_of or dt.date.today()
@@ -145,6 +150,20 @@ def audit(
         chosen, valid, repeated, strata = _choose_sample(inputs, sample, seed, limits, mapping)
         sample_info = {"size": len(chosen), "requested": sample, "seed": seed, "stratified_by": "order_type",
                        "strata": strata}
+    identity = {"as_of": as_of.isoformat(), "inputs": _input_manifest(inputs, mapping),
+                "rule_pack": {"sha256": pack.sha256}, "policy": policy.as_dict(), "mapping": _mapping_info(run_mapping),
+                "sample": sample_info, "pseudonymised": pseudonym is not None}
+    forms = None
+    if judgements:
+        from qa_engine.run.judgements import load_judgements
+
+        if "-" in inputs:
+            msg = "--judgements reads the inputs twice, so it needs files, not standard input"
+            raise InputError(msg)
+        case_ids = _case_ids(inputs, limits, mapping, chosen, pseudonym)
+        forms = load_judgements([Path(p) for p in judgements], run_key=run_key(identity), pack=pack, as_of=as_of,
+                                case_ids=case_ids)
+        auditor.judgements = forms.practice_judgements()
     start_run(out)
 
     log.info("audit.start", inputs=len(inputs), rules=len(pack.rules), rulesets=len(auditor.compiled.rulesets),
@@ -158,7 +177,8 @@ def audit(
     findings_file = AtomicFile(out / "findings.jsonl")
     rejected_file = AtomicFile(out / "rejected.jsonl")
     config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
-                          as_of, pseudonym_key, run_mapping)
+                          as_of, pseudonym_key, run_mapping, auditor.judgements or None)
+    audited_ids: set[str] = set()
     meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
     duplicates = Validator()
     sent: deque[int] = deque()  # the ordinal of each record sent to be judged, in order
@@ -198,6 +218,8 @@ def audit(
             else:
                 findings_file.write_encoded(judged.findings)
                 counts["audited"] += 1
+                if forms is not None:
+                    audited_ids.add(pseudonym(judged.case_id) if pseudonym else judged.case_id)
             if judged.tally is not None:
                 summary.merge(judged.tally)
             meter.update()
@@ -215,12 +237,16 @@ def audit(
         sample_info["size"] = counts["audited"]
     built = summary.build()
     write_json(out / "summary.json", built.model_dump(mode="json"))
+    if forms is not None:
+        forms.write(out, audited_ids, pseudonym is not None)
     run = {
         "qa_engine_version": __version__,
         "durable_rules_version": durable_version(),
         "as_of": as_of.isoformat(),
-        "inputs": _input_manifest(inputs, mapping),
-        "mapping": _mapping_info(run_mapping),
+        "run_key": run_key(identity),
+        "audited_inputs": list(inputs),
+        "inputs": identity["inputs"],
+        "mapping": identity["mapping"],
         "counts": counts,
         "rule_pack": {
             "directory": str(pack.directory),
@@ -236,6 +262,8 @@ def audit(
         "jobs": jobs,
         "duration_seconds": round(time.perf_counter() - started, 3),
     }
+    if forms is not None:
+        run["judgements"] = forms.record()
     if report:
         from qa_engine.report import build_report
 
@@ -301,6 +329,71 @@ def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
         if not path.is_file() or not os.access(path, os.R_OK):
             msg = f"cannot read {name}: no such file, or not readable"
             raise InputError(msg)
+
+
+def _case_ids(inputs: list[str], limits: Limits, mapping: Mapping | None, chosen: set[int] | None,
+              pseudonym: Pseudonymiser | None) -> set[str]:
+    """The case ids a run will audit (the sample's, if sampled), as its outputs name them: what an audit form may name."""
+    ids: set[str] = set()
+    for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
+        if raw.unmatched or (chosen is not None and ordinal not in chosen):
+            continue
+        result = Validator.check(raw)
+        if not isinstance(result, Rejection):
+            ids.add(pseudonym(result.case_id) if pseudonym else result.case_id)
+    return ids
+
+
+def rejudge(run_dir: Path | str, judgements: list[Path], *, compare: Path | str | None = None, jobs: int = 1,
+            progress: bool = False) -> AuditResult:
+    """Judge a finished run again with audit forms' answers: the same inputs, date, rules, policy and sample.
+
+    The run folder is audited into again (as ``qa-engine audit`` would with ``--judgements``), so its
+    findings, summary and report take the managers' answers in.
+
+    Raises:
+        InputError: the run is incomplete or pseudonymised, an input or the rule pack has changed since,
+            or a form is refused.
+    """
+    import json
+
+    from qa_engine.exports.mapping import load_mapping
+    from qa_engine.rulepack.load import load_rules
+
+    folder = Path(run_dir)
+    try:
+        run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        msg = f"{folder} is not a finished qa-engine run (run.json cannot be read)"
+        raise InputError(msg) from exc
+    if not run.get("complete"):
+        msg = f"{folder} holds an incomplete run; audit again before reading audit forms into it"
+        raise InputError(msg)
+    if run.get("pseudonymised"):
+        msg = (f"{folder} is a pseudonymised run: read the forms with qa-engine audit INPUT... --pseudonymise --key-file "
+               "KEY --judgements FORM.xlsx, with the run's other options")
+        raise InputError(msg)
+    if "audited_inputs" not in run:
+        msg = f"{folder} was written by an older qa_engine that did not record its inputs: audit again with --judgements"
+        raise InputError(msg)
+    mapping = load_mapping(Path(run["mapping"]["path"])) if (run.get("mapping") or {}).get("path") else None
+    inputs = list(run["audited_inputs"])
+    for before, now in zip(run["inputs"], _input_manifest(inputs, mapping), strict=False):
+        if before.get("sha256") != now.get("sha256"):
+            msg = f"the input {now['path']} has changed since the run; audit it again, then write a new form"
+            raise InputError(msg)
+    rules_dir = run["rule_pack"]["directory"]
+    if load_rules(rules_dir).sha256 != run["rule_pack"]["sha256"]:
+        msg = f"the rule pack in {rules_dir} has changed since the run; audit again, then write a new form"
+        raise InputError(msg)
+    sample = run.get("sample") or None
+    limits = run.get("limits") or {}
+    return audit(inputs, folder, rules_dir=rules_dir, policy_path=(run.get("policy") or {}).get("path"),
+                 as_of=dt.date.fromisoformat(run["as_of"]), sample=sample["requested"] if sample else None,
+                 seed=sample["seed"] if sample else 0, report=True, compare=compare,
+                 limits=Limits(limits.get("max_record_bytes", DEFAULT_LIMITS.max_record_bytes),
+                               limits.get("max_depth", DEFAULT_LIMITS.max_depth)),
+                 jobs=jobs, progress=progress, mapping=mapping, judgements=judgements)
 
 
 def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits, mapping: Mapping | None = None,
