@@ -174,14 +174,16 @@ def judgement_markdown(view: JudgementView | None) -> list[str]:
         q = view.most_failed
         out += ["", f"The question that failed most often: {q['question']} ({q['text']}), answered No in "
                     f"{q['no']} of {q['yes'] + q['no']} cases where it applied."]
-    out += ["", "### Each question", ""]
+    out += ["", "### Each question", "",
+            "The headline question (in bold) leads each criterion; the others are listed beneath it, never averaged.", "",
+            "| Question | Asks | What was judged | Good enough (Yes of Yes and No) | Not applicable | Not yet judged |",
+            "|---|---|---|---|---|---|"]
     for items in view.questions.values():
         for q in items:
             lead = "**" if q["headline"] else ""
             asks = "Is there one?" if q["asks"] == "is_there_one" else "Is it good enough?"
-            out.append(f"- {lead}{q['question']}{lead} ({asks}) {q['text']}: yes in {q['share']}"
-                       + (f"; not applicable in {q['not_applicable']}" if q["not_applicable"] else "")
-                       + (f"; {q['not_yet_judged']} not yet judged" if q["not_yet_judged"] else "") + ".")
+            out.append(f"| {lead}{q['question']}{lead} | {asks} | {q['text']} | {q['share']} | {q['not_applicable']} | "
+                       f"{q['not_yet_judged']} |")
     out += ["", "### Where the managers and the data part company", ""]
     if view.parted:
         out += ["| Case | Case manager | Criterion | The data rules say | The manager says | Comment |",
