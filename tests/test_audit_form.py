@@ -206,7 +206,8 @@ def test_round_trip_judged_proportions_match_the_answers(sampled, tmp_path):
 
 
 def test_report_judgements_rebuilds_the_run_with_the_same_result(sampled, tmp_path):
-    """qa-engine report RUN_DIR --judgements judges the finished run again: the same summary as audit --judgements."""
+    """qa-engine report RUN_DIR --judgements judges the finished run again: the same summary as audit --judgements
+    (which gives the same bytes in two worker processes as in one)."""
     run, form = sampled
     filled = tmp_path / "filled.xlsx"
     fill_like_a_manager(form, filled)
@@ -215,10 +216,14 @@ def test_report_judgements_rebuilds_the_run_with_the_same_result(sampled, tmp_pa
     result = _cli("report", str(copy), "--judgements", str(filled), "--jobs", "1")
     assert 0 == result.exit_code, result.output
     direct = tmp_path / "direct"
-    _audit(direct, "--judgements", str(filled))
+    _audit(direct, "--judgements", str(filled), "--jobs", "2")  # and in two worker processes: the same bytes
     assert (direct / "summary.json").read_text() == (copy / "summary.json").read_text()
     assert (direct / "findings.jsonl").read_text() == (copy / "findings.jsonl").read_text()
     assert 0 == _cli("verify", str(copy)).exit_code
+    path = copy / "judgements.json"
+    path.write_bytes(path.read_bytes().replace(b'"no"', b'"yes"', 1))
+    result = _cli("verify", str(copy))
+    assert 1 == result.exit_code and "judgements.json: changed since the run" in result.stdout
 
 
 def test_two_forms_answering_differently_are_a_disagreement_not_resolved(sampled, tmp_path):
@@ -404,3 +409,58 @@ def test_libreoffice_opens_the_form_and_prints_it(sampled, tmp_path):
     pdf = tmp_path / "form.pdf"
     assert 0 == done.returncode and pdf.is_file(), done.stderr
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+
+
+def test_a_case_in_no_returned_form_is_still_to_judge(sampled, tmp_path):
+    """Split forms, only one returned: the other managers' sampled cases are not yet judged, never not applicable."""
+    run, _form = sampled
+    assert 0 == _cli("audit-form", str(run), "--out", str(tmp_path / "f.xlsx"), "--split-by", "case_manager").exit_code
+    returned = sorted(tmp_path.glob("f-*.xlsx"))[0]
+    given = fill_like_a_manager(returned, tmp_path / "back.xlsx")
+    out = tmp_path / "out"
+    _audit(out, "--judgements", str(tmp_path / "back.xlsx"))
+    summary = json.loads((out / "summary.json").read_text())
+    expected = _expected(given)
+    elsewhere = 30 - len(given)
+    assert 0 < len(given) < 30
+    for crit in summary["criteria"]:
+        j, want = crit["by_judgement"], expected[crit["criterion"]]
+        assert (want["met"], want["not_met"], want["not_applicable"], want["insufficient_data"] + elsewhere) == (
+            j["met"], j["not_met"], j["not_applicable"], j["insufficient_data"]), crit["criterion"]
+    still = elsewhere + sum(1 for answers in given.values() if None in answers.values())
+    assert f"{still} sampled cases have questions still blank" in (out / "report.md").read_text()
+
+
+def test_pseudonymised_run_round_trip_leaves_comments_out(tmp_path, monkeypatch):
+    """A pseudonymised run's form names cases by pseudonym; read back with the same key, its answers count, and the
+    auditors' comments are left out of judgements.json and the report. `report --judgements` refuses such a run."""
+    monkeypatch.setenv("QA_ENGINE_PSEUDONYM_KEY", "a-key-of-at-least-16-bytes")
+    run = tmp_path / "run"
+    _audit(run, "--pseudonymise")
+    assert 0 == _cli("audit-form", str(run), "--out", str(tmp_path / "form.xlsx")).exit_code
+    given = fill_like_a_manager(tmp_path / "form.xlsx", tmp_path / "filled.xlsx")
+    assert all(case.startswith("P-") for case in given)
+    out = tmp_path / "out"
+    _audit(out, "--pseudonymise", "--judgements", str(tmp_path / "filled.xlsx"))
+    judgements = json.loads((out / "judgements.json").read_text())
+    assert judgements["comments_left_out"] and not any(a["comment"] for a in judgements["answers"])
+    assert any(a["answer"] == "no" for a in judgements["answers"])
+    assert "script" not in (out / "report.md").read_text() and "left out: pseudonymised run" in (out / "report.md").read_text()
+    result = _cli("report", str(out), "--judgements", str(tmp_path / "filled.xlsx"))
+    assert 2 == result.exit_code
+    assert "is a pseudonymised run: read the forms with qa-engine audit INPUT... --pseudonymise" in result.stderr
+
+
+def test_report_judgements_refuses_a_run_whose_input_changed(tmp_path):
+    caseload = tmp_path / "caseload.jsonl"
+    shutil.copy(EXAMPLE_CASELOAD, caseload)
+    first = tmp_path / "run"
+    result = _cli("audit", str(caseload), "--as-of", EXAMPLE_AS_OF, "--sample", "30", "--seed", "1", "--out", str(first),
+                  "--jobs", "1")
+    assert 0 == result.exit_code
+    assert 0 == _cli("audit-form", str(first), "--out", str(tmp_path / "f.xlsx")).exit_code
+    caseload.write_text(caseload.read_text() + "\n")
+    result = _cli("report", str(first), "--judgements", str(tmp_path / "f.xlsx"), "--jobs", "1")
+    assert 2 == result.exit_code
+    assert f"Error: the input {caseload} has changed since the run; audit it again, then write a new form" == (
+        result.stderr.strip().splitlines()[-1])

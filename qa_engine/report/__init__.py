@@ -7,6 +7,6 @@ worklists per case manager. It must never judge a case, change a finding, or sho
 
 from __future__ import annotations
 
-from qa_engine.report.build import DATA_FILES, OUTPUTS, REPORT_FILES, RunData, build_report, load_run
+from qa_engine.report.build import DATA_FILES, JUDGEMENT_FILES, OUTPUTS, REPORT_FILES, RunData, build_report, load_run
 
-__all__ = ["DATA_FILES", "OUTPUTS", "REPORT_FILES", "RunData", "build_report", "load_run"]
+__all__ = ["DATA_FILES", "JUDGEMENT_FILES", "OUTPUTS", "REPORT_FILES", "RunData", "build_report", "load_run"]

@@ -378,6 +378,11 @@ def rejudge(run_dir: Path | str, judgements: list[Path], *, compare: Path | str 
         raise InputError(msg)
     mapping = load_mapping(Path(run["mapping"]["path"])) if (run.get("mapping") or {}).get("path") else None
     inputs = list(run["audited_inputs"])
+    missing = next((name for name in inputs if name != "-" and not Path(name).exists()), None)
+    if missing is not None:
+        msg = (f"cannot find the run's input {missing} (paths are as the audit was given them: run this from the "
+               "folder the audit ran in)")
+        raise InputError(msg)
     for before, now in zip(run["inputs"], _input_manifest(inputs, mapping), strict=False):
         if before.get("sha256") != now.get("sha256"):
             msg = f"the input {now['path']} has changed since the run; audit it again, then write a new form"

@@ -43,6 +43,13 @@ class Judgements:
     pack: RulePack
     as_of: dt.date
 
+    def fill_unanswered(self, case_ids: set[str]) -> None:
+        """Put every case of the run that no form holds (a split form not returned) down as not yet judged."""
+        keys = [(c.id, q.key) for c in self.pack.criteria.values() for q in c.questions]
+        for case_id in sorted(case_ids - set(self.merged)):
+            self.merged[case_id] = {key: FormAnswer(case_id, criterion, key, None, None, None, "", "", "")
+                                    for criterion, key in keys}
+
     def practice_judgements(self) -> dict[str, tuple[PracticeJudgement, ...]]:
         """Case id -> one practice judgement per question the forms hold (answer None: not yet judged)."""
         labels = {q.key: q.label for c in self.pack.criteria.values() for q in c.questions}
@@ -95,7 +102,7 @@ class Judgements:
 
 def load_judgements(paths: list[Path], *, run_key: str, pack: RulePack, as_of: dt.date,
                     case_ids: set[str]) -> Judgements:
-    """Read every form for the run keyed ``run_key`` and merge them.
+    """Read every form for the run keyed ``run_key`` and merge them; a case of the run in no form is not yet judged.
 
     Raises:
         InputError: too many forms, one form given twice, or any form refused by read_form (its message
@@ -113,6 +120,8 @@ def load_judgements(paths: list[Path], *, run_key: str, pack: RulePack, as_of: d
     forms = [read_form(p, run_key=run_key, pack_sha256=pack.sha256, as_of=as_of, case_ids=case_ids, criteria=criteria)
              for p in paths]
     merged, disagreements = merge_forms(forms)
+    judgements = Judgements(forms, merged, disagreements, pack, as_of)
+    judgements.fill_unanswered(case_ids)
     given = sum(1 for answers in merged.values() for a in answers.values() if a.answer is not None)
     blank = sum(1 for answers in merged.values() for a in answers.values() if a.answer is None)
     log.info("judgements.read", forms=len(forms), cases=len(merged), answers=given, not_yet_judged=blank,
@@ -120,4 +129,4 @@ def load_judgements(paths: list[Path], *, run_key: str, pack: RulePack, as_of: d
     for d in disagreements:
         log.warning("judgements.disagree", case_id=d.case_id, question=d.question,
                     where=[f"{a.form} {a.cell}" for a in d.answers])
-    return Judgements(forms, merged, disagreements, pack, as_of)
+    return judgements
