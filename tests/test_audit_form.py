@@ -147,6 +147,8 @@ def test_form_has_a_cover_one_locked_sheet_per_case_and_drop_downs(sampled):
     assert {f"E{row}" for row in rows.values()} == covered
     evidence = ws[f"D{rows['1.2a']}"].value
     assert re.search(r"(met|NOT MET|insufficient data)\. ", evidence), evidence
+    tallest = max(d.height or 15 for s in book.worksheets for d in s.row_dimensions.values())
+    assert tallest <= 409  # Excel's limit: a taller row is "repaired" on opening
 
 
 def test_evidence_beside_each_criterion_quotes_the_cases_data_findings(sampled):
@@ -444,6 +446,8 @@ def test_pseudonymised_run_round_trip_leaves_comments_out(tmp_path, monkeypatch)
     _audit(out, "--pseudonymise", "--judgements", str(tmp_path / "filled.xlsx"))
     judgements = json.loads((out / "judgements.json").read_text())
     assert judgements["comments_left_out"] and not any(a["comment"] for a in judgements["answers"])
+    assert {a["auditor_id"] for a in judgements["answers"] if a["answer"]} == {judgements["answers"][0]["auditor_id"]}
+    assert judgements["answers"][0]["auditor_id"].startswith("P-")
     assert any(a["answer"] == "no" for a in judgements["answers"])
     assert "script" not in (out / "report.md").read_text() and "left out: pseudonymised run" in (out / "report.md").read_text()
     result = _cli("report", str(out), "--judgements", str(tmp_path / "filled.xlsx"))
@@ -464,3 +468,26 @@ def test_report_judgements_refuses_a_run_whose_input_changed(tmp_path):
     assert 2 == result.exit_code
     assert f"Error: the input {caseload} has changed since the run; audit it again, then write a new form" == (
         result.stderr.strip().splitlines()[-1])
+
+
+def test_long_evidence_never_makes_a_row_taller_than_excel_allows(pack, tmp_path):
+    """Evidence that needs more height than a criterion's rows is spread over them, none past 409 points."""
+    import io
+
+    from qa_engine.report.auditform import MAX_ROW_HEIGHT, FormCase, _workbook
+
+    long = [(f"Rule {n}", "not_met", "A long finding message " * 12) for n in range(40)]
+    case = FormCase("T-1", "CM-1", "North", "youth_rehabilitation_order", "2016-01-04", evidence={"4.2": long})
+    data = _workbook({"as_of": EXAMPLE_AS_OF, "rule_pack": {"sha256": pack.sha256}}, "k" * 64, [case], pack, "all")
+    ws = load_workbook(io.BytesIO(data))["T-1"]
+    heights = [d.height or 15 for d in ws.row_dimensions.values()]
+    assert MAX_ROW_HEIGHT == max(heights)
+    rows = _question_rows(ws)
+    assert sum(ws.row_dimensions[rows[k]].height for k in ("4.2a", "4.2b", "4.2c", "4.2d")) > 1000
+
+
+if __name__ == "__main__":  # the worked example by hand: python -m tests.test_audit_form FORM.xlsx FILLED.xlsx
+    import sys
+
+    answered = fill_like_a_manager(Path(sys.argv[1]), Path(sys.argv[2]))
+    print(f"Filled {len(answered)} cases into {sys.argv[2]} as a manager would (some blank, a comment with markup).")

@@ -54,6 +54,8 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _FILE_BAD = re.compile(r"[^A-Za-z0-9._-]+")
 _WIDTHS = {"A": 13, "B": 15, "C": 62, "D": 62, "E": 17, "F": 42}
 _MAX_CASES = 2000
+MAX_ROW_HEIGHT = 409
+"""Excel's tallest row, in points."""
 
 
 @dataclass
@@ -105,6 +107,11 @@ def _lines(text: str, width: int) -> int:
     """Lines a wrapped cell of ``width`` characters needs for ``text`` (an estimate: Excel does not fit rows itself)."""
     per_line = max(int(width * 1.1), 10)
     return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
+def _height(lines: int) -> float:
+    """Points for a row of ``lines`` lines of text, within Excel's limit (a taller row makes Excel repair the file)."""
+    return min(MAX_ROW_HEIGHT, 15 * lines)
 
 
 def _sheet_title(case_id: str, used: set[str]) -> str:
@@ -203,7 +210,7 @@ def _cover(ws: Any, st: _Styles, *, run: dict[str, Any], key: str, cases: list[F
         else:
             ws.merge_cells(start_row=4 + offset, start_column=1, end_row=4 + offset, end_column=5)
             cell.alignment = st.wrap
-            ws.row_dimensions[4 + offset].height = 15 * _lines(text, 150)
+            ws.row_dimensions[4 + offset].height = _height(_lines(text, 150))
     ws["A13"] = "This form belongs to"
     ws["A13"].font = st.heading
     meta = [
@@ -232,7 +239,7 @@ def _cover(ws: Any, st: _Styles, *, run: dict[str, Any], key: str, cases: list[F
     ws.merge_cells("A28:E28")
     ws["A28"] = ROLL_UP_RULE
     ws["A28"].alignment = st.wrap
-    ws.row_dimensions[28].height = 15 * _lines(ROLL_UP_RULE, 150)
+    ws.row_dimensions[28].height = _height(_lines(ROLL_UP_RULE, 150))
     ws["A30"] = "Cases, by case manager"
     ws["A30"].font = st.heading
     for col, label in enumerate(("Case manager", "Sheet (case)", "Team", "Order type", "Sentence date"), start=1):
@@ -289,7 +296,7 @@ def _case_sheet(ws: Any, st: _Styles, case: FormCase, pack: RulePack, layout: li
                 ws[f"{col}{row}"].font = st.bold
                 ws[f"{col}{row}"].fill = st.fill_heading
                 ws[f"{col}{row}"].alignment = st.wrap
-            ws.row_dimensions[row].height = 15 * max(_lines(crit.wording, _WIDTHS["C"]), _lines(crit.title, _WIDTHS["B"]))
+            ws.row_dimensions[row].height = _height(max(_lines(crit.wording, _WIDTHS["C"]), _lines(crit.title, _WIDTHS["B"])))
             continue
         q = questions[key]
         blocks[criterion].append(row)
@@ -305,7 +312,7 @@ def _case_sheet(ws: Any, st: _Styles, case: FormCase, pack: RulePack, layout: li
         _input_cell(ws, f"{COLUMNS['answer']}{row}", st)
         _input_cell(ws, f"{COLUMNS['comment']}{row}", st)
         validation.add(f"{COLUMNS['answer']}{row}")
-        ws.row_dimensions[row].height = 15 * _lines(text, _WIDTHS["C"])
+        ws.row_dimensions[row].height = _height(_lines(text, _WIDTHS["C"]))
     for criterion, rows in blocks.items():
         evidence = _evidence_text(case.evidence.get(criterion, []))
         top, bottom = rows[0], rows[-1]
@@ -316,10 +323,13 @@ def _case_sheet(ws: Any, st: _Styles, case: FormCase, pack: RulePack, layout: li
         ws[ref].border = st.box
         if bottom > top:
             ws.merge_cells(f"{ref}:{COLUMNS['evidence']}{bottom}")
-        needed = 15 * _lines(evidence, _WIDTHS["D"])
-        have = sum(ws.row_dimensions[r].height or 15 for r in rows)
-        if needed > have:
-            ws.row_dimensions[bottom].height = (ws.row_dimensions[bottom].height or 15) + needed - have
+        short = 15 * _lines(evidence, _WIDTHS["D"]) - sum(ws.row_dimensions[r].height or 15 for r in rows)
+        for r in reversed(rows):  # the evidence needs more height than the questions: add it, bottom row first
+            if short <= 0:
+                break
+            now = ws.row_dimensions[r].height or 15
+            ws.row_dimensions[r].height = min(MAX_ROW_HEIGHT, now + short)
+            short -= ws.row_dimensions[r].height - now
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     _fit_width(ws)
     _protect(ws)

@@ -238,7 +238,7 @@ def audit(
     built = summary.build()
     write_json(out / "summary.json", built.model_dump(mode="json"))
     if forms is not None:
-        forms.write(out, audited_ids, pseudonym is not None)
+        forms.write(out, audited_ids, pseudonym)
     run = {
         "qa_engine_version": __version__,
         "durable_rules_version": durable_version(),

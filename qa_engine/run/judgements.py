@@ -23,6 +23,7 @@ from qa_engine.judge.phrases import wilson_interval
 from qa_engine.records.model import PracticeJudgement
 from qa_engine.rulepack.model import RulePack
 from qa_engine.trust.files import write_json
+from qa_engine.trust.pseudonyms import Pseudonymiser
 
 __all__ = ["JUDGEMENTS_FILE", "Judgements", "load_judgements"]
 
@@ -65,8 +66,11 @@ class Judgements:
         """What run.json says about the forms: each file and its sha256."""
         return {"forms": [{"path": str(f.path), "sha256": f.sha256, "cases": f.cases} for f in self.forms]}
 
-    def write(self, out: Path, audited: set[str], pseudonymised: bool) -> Path:
-        """Write judgements.json for the cases that were audited (comments left out of a pseudonymised run)."""
+    def write(self, out: Path, audited: set[str], pseudonym: Pseudonymiser | None) -> Path:
+        """Write judgements.json for the cases that were audited (in a pseudonymised run, auditor ids pseudonymised
+        and comments left out)."""
+        pseudonymised = pseudonym is not None
+        staff = pseudonym or (lambda value: value)
         rows = []
         counts: dict[str, Counter] = {q.key: Counter() for c in self.pack.criteria.values() for q in c.questions}
         for case_id in sorted(self.merged):
@@ -75,7 +79,7 @@ class Judgements:
             for key, a in self.merged[case_id].items():
                 counts[key][a.answer or "not_yet_judged"] += 1
                 rows.append({"case_id": case_id, "criterion": a.criterion, "question": key, "answer": a.answer,
-                             "auditor_id": a.auditor_id, "form": a.form, "sheet": a.sheet, "cell": a.cell,
+                             "auditor_id": _staff(staff, a.auditor_id), "form": a.form, "sheet": a.sheet, "cell": a.cell,
                              "comment": None if pseudonymised else a.comment})
         questions = []
         for crit in self.pack.criteria.values():
@@ -91,13 +95,17 @@ class Judgements:
                 })
         disagreements = [
             {"case_id": d.case_id, "criterion": d.criterion, "question": d.question,
-             "answers": [{"answer": a.answer, "auditor_id": a.auditor_id, "form": a.form, "sheet": a.sheet,
+             "answers": [{"answer": a.answer, "auditor_id": _staff(staff, a.auditor_id), "form": a.form, "sheet": a.sheet,
                           "cell": a.cell, "comment": None if pseudonymised else a.comment} for a in d.answers]}
             for d in self.disagreements if d.case_id in audited]
         return write_json(out / JUDGEMENTS_FILE, {
             **self.record(), "as_of": self.as_of.isoformat(), "comments_left_out": pseudonymised,
             "questions": questions, "disagreements": disagreements, "answers": rows,
         })
+
+
+def _staff(staff: Any, auditor_id: str | None) -> str | None:
+    return staff(auditor_id) if auditor_id else None
 
 
 def load_judgements(paths: list[Path], *, run_key: str, pack: RulePack, as_of: dt.date,
