@@ -399,7 +399,8 @@ def test_workbook_survives_an_openpyxl_round_trip(sampled, tmp_path):
 
 @pytest.mark.slow
 def test_libreoffice_opens_the_form_and_prints_it(sampled, tmp_path):
-    """LibreOffice (Debian's libreoffice-calc) converts the form to PDF without complaint: cover plus case pages."""
+    """LibreOffice (Debian's libreoffice-calc) converts the form to PDF without complaint, and a filled form saved
+    again by LibreOffice as .xlsx reads back to the same summary."""
     soffice = shutil.which("libreoffice") or shutil.which("soffice")
     if soffice is None:
         pytest.skip("libreoffice is not installed (apt-get install -y libreoffice-calc)")
@@ -411,6 +412,20 @@ def test_libreoffice_opens_the_form_and_prints_it(sampled, tmp_path):
     pdf = tmp_path / "form.pdf"
     assert 0 == done.returncode and pdf.is_file(), done.stderr
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+    if shutil.which("pdftoppm"):  # a picture of the first case sheet, to look at (poppler-utils)
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "page")],
+                       check=True, timeout=120)
+        assert list(tmp_path.glob("page*.png"))
+    # a form filled, then saved again by LibreOffice Calc as .xlsx, reads back to the same answers
+    filled = tmp_path / "filled.xlsx"
+    fill_like_a_manager(form, filled)
+    saved = tmp_path / "saved"
+    done = subprocess.run([soffice, "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(saved),
+                           str(filled)], capture_output=True, text=True, timeout=300, check=False)
+    assert 0 == done.returncode and (saved / "filled.xlsx").is_file(), done.stderr
+    _audit(tmp_path / "a", "--judgements", str(filled))
+    _audit(tmp_path / "b", "--judgements", str(saved / "filled.xlsx"))
+    assert (tmp_path / "a" / "summary.json").read_text() == (tmp_path / "b" / "summary.json").read_text()
 
 
 def test_a_case_in_no_returned_form_is_still_to_judge(sampled, tmp_path):
