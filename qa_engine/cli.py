@@ -121,7 +121,10 @@ def cli(log_format: str, log_level: str) -> None:
               help="Audit the example caseload shipped with qa_engine (37 invented cases), as of its export date "
                    "unless --as-of is given: a first try with nothing else installed.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for findings.jsonl, summary.json, rejected.jsonl and run.json.")
+              help="Folder for the run: report.html, report.md, worklist.xlsx and worklist.csv (unless "
+                   "--no-report), findings.jsonl, summary.json, rejected.jsonl and run.json. An earlier run there is "
+                   "moved aside to OUT.earlier-<time>, whole, when this one completes; a folder that is not empty "
+                   "and holds no run is refused.")
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Rule folder (default: the shipped SQS rule pack).")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -132,7 +135,8 @@ def cli(log_format: str, log_level: str) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample: same seed, same sample.")
 @click.option("--no-report", is_flag=True, help="Skip report.md, report.html and the worklists.")
 @click.option("--compare", "compare", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="An earlier run's folder: the report shows the change since then.")
+              help="An earlier run's folder: the report shows the change since then. It may be --out itself: "
+                   "the run there now, which is then moved aside.")
 @click.option("--pseudonymise", is_flag=True,
               help="Replace case and staff ids in every output with keyed pseudonyms (for sharing beyond the team).")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -175,7 +179,7 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         judgements = (*judgements, *(Path(name) for name in forms))
         if not inputs:
             raise click.UsageError("give the files to audit (INPUTS) as well as the audit forms")
-    day = _as_of(as_of)
+    day = _as_of(as_of) if as_of is not None else None
     with _reported(out_dir):
         key = load_key(key_file) if pseudonymise else None
         mapping = _load_mapping(mapping_path)
@@ -185,9 +189,13 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
                            jobs=jobs or default_jobs(), progress=True, mapping=mapping,
                            judgements=list(judgements) or None)
+    from qa_engine.report.narrative import audit_date_lines
+
     written = [out_dir / name for name in REPORT_FILES if name in result.run["outputs"]]
     counts = result.counts
-    click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {day.isoformat()}"
+    for line in audit_date_lines(result.run):
+        click.echo(line)
+    click.echo(f"Audited {counts['audited']} of {counts['records_read']} records as of {result.run['as_of']}"
                f" ({counts['rejected']} rejected: see rejected.jsonl).")
     if counts.get("unmatched_rows"):
         rows = counts["unmatched_rows"]
@@ -206,6 +214,8 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
     if "judgements" in result.run:
         extra = ", judgements.json" + extra
     click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl, run.json{extra} to {out_dir}")
+    if result.earlier_moved_to is not None:
+        click.echo(f"The earlier run that was in {out_dir} is kept, whole, in {result.earlier_moved_to}.")
     if fail_on and result.worst_not_met and SEVERITY_RANK[result.worst_not_met] >= SEVERITY_RANK[fail_on]:
         sys.exit(EXIT_FINDINGS)
 
@@ -287,7 +297,8 @@ def verify(run_dir: Path) -> None:
     if result.ok:
         click.echo(f"{run_dir}: complete and unaltered ({len(result.checked)} outputs checked).")
         return
-    click.echo(f"{run_dir}: NOT verified ({len(result.problems)} problems).")
+    n = len(result.problems)
+    click.echo(f"{run_dir}: NOT verified ({n} {'problem' if n == 1 else 'problems'}).")
     sys.exit(EXIT_FINDINGS)
 
 
@@ -551,7 +562,7 @@ def main() -> None:
     try:
         cli(prog_name="qa-engine", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("Interrupted: the run was stopped; its folder is marked incomplete.", err=True)
+        click.echo("Interrupted: the run was stopped; its output folder was left as it was before.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

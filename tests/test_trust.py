@@ -86,15 +86,18 @@ def test_report_rebuild_keeps_the_run_verifiable(tmp_path):
 
 
 def test_killed_run_never_looks_finished(tmp_path):
-    """SIGKILL part-way: run.json says incomplete, only .partial files exist, report and verify refuse it."""
+    """SIGKILL part-way: the earlier run in the folder is untouched and verifies; the half-built run beside it never
+    looks finished, and the next audit clears it."""
     data = tmp_path / "big.jsonl"
     data.write_text("".join(generate_lines(3000, seed=5)))
     out = tmp_path / "run"
     audit([str(EXAMPLE_CASELOAD)], out, as_of=DEFAULT_UNTIL, report=True)  # an earlier, complete run in the folder
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    building = tmp_path / ".run.qa-engine-new"
     process = subprocess.Popen([sys.executable, "-m", "qa_engine", "--log-level", "error", "audit", str(data),
                                 "--as-of", EXAMPLE_AS_OF, "--out", str(out)])
     deadline = time.time() + 60
-    while time.time() < deadline and not (out / "findings.jsonl.partial").exists():
+    while time.time() < deadline and not (building / "findings.jsonl.partial").exists():
         time.sleep(0.05)
     time.sleep(0.5)
     workers = [int(p) for p in subprocess.run(["ps", "-o", "pid=", "--ppid", str(process.pid)], capture_output=True,
@@ -107,12 +110,14 @@ def test_killed_run_never_looks_finished(tmp_path):
 
     assert workers, "the audit ran with worker processes"
     assert not [pid for pid in workers if _alive(pid)], "worker processes outlived their killed parent"
-    run = json.loads((out / "run.json").read_text())
-    assert run["complete"] is False
-    assert not any((out / name).exists() for name in OUTPUTS)
-    assert (out / "findings.jsonl.partial").exists()
-    assert 2 == CliRunner().invoke(cli, ["report", str(out)]).exit_code
-    assert not verify_run(out).ok
+    assert before == {p.name: p.read_bytes() for p in out.iterdir()}
+    assert verify_run(out).ok
+    assert json.loads((building / "run.json").read_text())["complete"] is False
+    assert not any((building / name).exists() for name in OUTPUTS)
+    assert 2 == CliRunner().invoke(cli, ["report", str(building)]).exit_code
+    assert not verify_run(building).ok
+    audit([str(EXAMPLE_CASELOAD)], out, as_of=DEFAULT_UNTIL)
+    assert not building.exists()
 
 
 def _alive(pid: int) -> bool:
@@ -125,14 +130,15 @@ def _alive(pid: int) -> bool:
 
 
 def test_ctrl_c_leaves_no_finished_looking_output(tmp_path):
-    """SIGINT: a short message, exit 130, no traceback, and the folder marked incomplete."""
+    """SIGINT: a short message, exit 130, no traceback, and nothing left in or beside a new --out folder."""
     data = tmp_path / "big.jsonl"
     data.write_text("".join(generate_lines(3000, seed=6)))
     out = tmp_path / "run"
+    building = tmp_path / ".run.qa-engine-new"
     process = subprocess.Popen([sys.executable, "-m", "qa_engine", "--log-level", "error", "audit", str(data),
                                 "--as-of", EXAMPLE_AS_OF, "--out", str(out)], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not (out / "findings.jsonl.partial").exists():
+    while time.time() < deadline and not (building / "findings.jsonl.partial").exists():
         time.sleep(0.05)
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)
@@ -140,9 +146,8 @@ def test_ctrl_c_leaves_no_finished_looking_output(tmp_path):
 
     assert 130 == process.returncode
     assert "Traceback" not in stderr and "Interrupted" in stderr
-    assert json.loads((out / "run.json").read_text())["complete"] is False
-    assert not (out / "findings.jsonl").exists()
-    assert not list(out.glob("*.partial"))
+    assert not out.exists()
+    assert not building.exists()
 
 
 class TestPseudonymise:

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ import structlog
 from qa_engine.exports.raw import RawRecord
 from qa_engine.exports.validation import Rejection, Validator
 from qa_engine.judge.findings import Tally, encode_findings
+from qa_engine.records.newest import newest_recorded_date
 
 __all__ = ["CHUNK", "Judged", "WorkerConfig", "default_jobs", "judge_batch"]
 
@@ -72,6 +74,8 @@ class Judged:
     """The case's outcome codes (see findings.Tally), to take it back out of the summary if it is refused."""
     tally: Tally | None = None
     """On the last record of each chunk: the chunk's audited cases, counted, for the parent to add up."""
+    newest: str | None = None
+    """The newest date the record holds (ISO), planned dates left out: see records/newest.py."""
 
 
 _AUDITOR: Any = None
@@ -128,7 +132,8 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
             continue
         codes = tally.encode_outcomes({f["rule_id"]: f["outcome"] for f in findings})
         tally.add(codes)
-        out.append(Judged(raw, case_id=result.case_id, findings=encode_findings(findings), outcomes=codes))
+        out.append(Judged(raw, case_id=result.case_id, findings=encode_findings(findings), outcomes=codes,
+                          newest=_iso(newest_recorded_date(result))))
     if out:
         out[-1] = dataclasses.replace(out[-1], tally=tally)
     return out
@@ -158,6 +163,10 @@ def _not_judged(raw: RawRecord, case_id: str, exc: Exception) -> Rejection:
                      problems=[Problem(pointer="", reason=reason)])
 
 
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _chunks(raws: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
     chunk: list[RawRecord] = []
     for raw in raws:
@@ -167,6 +176,26 @@ def _chunks(raws: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back while a worker process may be started, so the worker starts with it blocked.
+
+    A worker started while Ctrl-C is pressed would otherwise die before its initializer ignores it,
+    breaking the pool (BrokenProcessPool) instead of letting the parent stop cleanly between records.
+    A Ctrl-C held back is delivered to this process as soon as the worker has started.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def judge_batch(raws: Iterable[RawRecord], config: WorkerConfig, auditor: Any, jobs: int) -> Iterator[Judged]:
@@ -183,7 +212,8 @@ def judge_batch(raws: Iterable[RawRecord], config: WorkerConfig, auditor: Any, j
         pending: deque[Future[list[Judged]]] = deque()
         window = 3 * jobs
         for chunk in _chunks(raws, CHUNK):
-            pending.append(pool.submit(_judge_chunk, chunk))
+            with _sigint_held():
+                pending.append(pool.submit(_judge_chunk, chunk))
             if len(pending) >= window:
                 yield from pending.popleft().result()
         while pending:

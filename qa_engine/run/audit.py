@@ -32,6 +32,7 @@ from qa_engine.judge.findings import Summary, SummaryBuilder
 from qa_engine.report import OUTPUTS
 from qa_engine.rulepack.load import load_policy, load_rules
 from qa_engine.rulepack.model import SEVERITY_RANK
+from qa_engine.run.folder import RunFolder, check_out, open_run_folder
 from qa_engine.trust.files import AtomicFile, json_line, sha256_file, write_json
 from qa_engine.trust.pseudonyms import Pseudonymiser
 from qa_engine.trust.runkey import run_key
@@ -39,9 +40,14 @@ from qa_engine.trust.runkey import run_key
 if TYPE_CHECKING:
     from qa_engine.exports.mapping import Mapping
 
-__all__ = ["STOP", "AuditResult", "audit", "finish_run", "rejudge", "start_run", "validate_inputs"]
+__all__ = ["STALE_AFTER_DAYS", "STOP", "AuditResult", "audit", "finish_run", "rejudge", "start_run", "validate_inputs"]
 
 log = structlog.get_logger("qa_engine")
+
+STALE_AFTER_DAYS = 90
+"""An audit date this many days or more after the newest date in the records draws a warning (and a suggested
+--as-of): every deadline since the export was taken would count as missed. A setting of qa_engine, not a rule of
+practice."""
 
 STOP = threading.Event()
 """Set (by the CLI's Ctrl-C handler) to stop a run between two records, never inside durable_rules."""
@@ -64,6 +70,8 @@ class AuditResult:
     counts: dict[str, int]
     worst_not_met: str | None
     run: dict[str, Any] = field(default_factory=dict)
+    earlier_moved_to: Path | None = None
+    """Where the earlier run in out_dir was moved when this one took its place (None if there was none)."""
 
 
 def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str, Any]]:
@@ -77,26 +85,35 @@ def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str
         path = Path(name)
         if is_export(path):
             used = export_mapping(name, mapping)
-            manifest.extend({"path": str(p), "sha256": sha256_file(p)} for p in export_files(path, used))
+            manifest.extend({"path": str(p.resolve()), "sha256": sha256_file(p)} for p in export_files(path, used))
             continue
-        manifest.append({"path": str(path), "sha256": sha256_file(path) if path.is_file() else None})
+        manifest.append({"path": str(path.resolve()), "sha256": sha256_file(path) if path.is_file() else None})
     return manifest
 
 
-def start_run(out: Path) -> None:
-    """Clear a run folder's outputs and mark it incomplete, so an interrupted run never looks finished."""
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (*OUTPUTS, "run.json"):
-        (out / name).unlink(missing_ok=True)
-        (out / (name + ".partial")).unlink(missing_ok=True)
-    write_json(out / "run.json", {"complete": False, "note": "this run did not finish; its outputs are incomplete"})
+def start_run(out: Path | str, inputs: list[str]) -> RunFolder:
+    """Check and lock the run folder ``out``, and open the sibling folder the new run is written into.
+
+    The earlier run in ``out`` (if any) is untouched until ``finish_run`` (see run/folder.py).
+
+    Raises:
+        RunFolderError: ``out`` is not a run folder, is a system folder, holds an input, or is being written.
+    """
+    return open_run_folder(out, inputs)
 
 
-def finish_run(out: Path, run: dict[str, Any]) -> dict[str, Any]:
-    """Hash every output present and write run.json last, marked complete."""
+def finish_run(folder: RunFolder, run: dict[str, Any], started: float | None = None) -> dict[str, Any]:
+    """Hash every output present, write run.json last (marked complete), then swap the new run into place.
+
+    ``started`` (a perf_counter reading) sets ``duration_seconds`` to the whole run, report included.
+    """
+    out = folder.build
+    if started is not None:
+        run = {**run, "duration_seconds": round(time.perf_counter() - started, 3)}
     run = {**run, "outputs": {name: sha256_file(out / name) for name in OUTPUTS if (out / name).exists()},
            "complete": True}
     write_json(out / "run.json", run)
+    folder.commit()
     return run
 
 
@@ -134,6 +151,7 @@ def audit(
         ConfigError: rules, policy, an input file or an audit form cannot be used (nothing is judged).
     """
     started = time.perf_counter()
+    as_of_given = as_of is not None
     as_of = as_of or dt.date.today()
     pack = load_rules(rules_dir)
     policy = load_policy(policy_path, pack)
@@ -141,6 +159,7 @@ def audit(
     auditor = Auditor(pack, policy, as_of, pseudonym)
     out = Path(out_dir)
     _check_inputs(inputs, mapping)
+    check_out(out, inputs)
     run_mapping = _run_mapping(inputs, mapping)
     chosen: set[int] | None = None
     valid: set[int] = set()
@@ -164,114 +183,150 @@ def audit(
         forms = load_judgements([Path(p) for p in judgements], run_key=run_key(identity), pack=pack, as_of=as_of,
                                 case_ids=case_ids)
         auditor.judgements = forms.practice_judgements()
-    start_run(out)
-
-    log.info("audit.start", inputs=len(inputs), rules=len(pack.rules), rulesets=len(auditor.compiled.rulesets),
-             as_of=as_of.isoformat())
-    summary = SummaryBuilder(list(auditor.compiled.rules.values()), pack.criteria, as_of.isoformat())
-    counts = {"records_read": 0, "audited": 0, "rejected": 0}
-    if chosen is not None:
-        counts["not_sampled"] = 0
-    if _has_export(inputs):
-        counts["unmatched_rows"] = 0
-    findings_file = AtomicFile(out / "findings.jsonl")
-    rejected_file = AtomicFile(out / "rejected.jsonl")
-    config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
-                          as_of, pseudonym_key, run_mapping, auditor.judgements or None)
-    audited_ids: set[str] = set()
-    meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
-    duplicates = Validator()
-    sent: deque[int] = deque()  # the ordinal of each record sent to be judged, in order
-
-    def wanted() -> Iterator[RawRecord]:
-        for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
-            if raw.unmatched:
-                sent.append(-1)
-                yield raw
-                continue
-            counts["records_read"] += 1
-            if chosen is not None and ordinal in valid and ordinal not in chosen:
-                counts["not_sampled"] += 1
-                continue
-            sent.append(ordinal)
-            yield raw
-
+    folder = start_run(out, inputs)
+    work = folder.build
     try:
-        for judged in judge_batch(wanted(), config, auditor, jobs):
-            if STOP.is_set():
-                raise KeyboardInterrupt
-            item = repeated.get(sent.popleft())  # a duplicate found before sampling stays a duplicate
-            if item is not None:
-                item = item.model_copy(update={"case_id": pseudonym(item.case_id)}) if pseudonym and item.case_id else item
-            else:
-                item = judged.rejection
-            if item is None:
-                admitted = duplicates.admit(_Key(judged.case_id), judged.raw)
-                if isinstance(admitted, Rejection):
-                    item = admitted.model_copy(update={"case_id": pseudonym(judged.case_id)}) if pseudonym else admitted
-            if item is not None:
-                counts["unmatched_rows" if item.kind == "unmatched_row" else "rejected"] += 1
-                rejected_file.write_line(json_line(item))
-                _log_rejection(item)
-                if judged.outcomes:  # judged and counted by the worker, then refused here (a duplicate)
-                    summary.remove(judged.outcomes)
-            else:
-                findings_file.write_encoded(judged.findings)
-                counts["audited"] += 1
-                if forms is not None:
-                    audited_ids.add(pseudonym(judged.case_id) if pseudonym else judged.case_id)
-            if judged.tally is not None:
-                summary.merge(judged.tally)
-            meter.update()
-        findings_file.commit()
-        rejected_file.commit()
+        log.info("audit.start", inputs=len(inputs), rules=len(pack.rules), rulesets=len(auditor.compiled.rulesets),
+                 as_of=as_of.isoformat())
+        summary = SummaryBuilder(list(auditor.compiled.rules.values()), pack.criteria, as_of.isoformat())
+        counts = {"records_read": 0, "audited": 0, "rejected": 0}
+        if chosen is not None:
+            counts["not_sampled"] = 0
+        if _has_export(inputs):
+            counts["unmatched_rows"] = 0
+        findings_file = AtomicFile(work / "findings.jsonl")
+        rejected_file = AtomicFile(work / "rejected.jsonl")
+        config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
+                              as_of, pseudonym_key, run_mapping, auditor.judgements or None)
+        audited_ids: set[str] = set()
+        meter = Progress(_count_records(inputs) if progress and sys.stderr.isatty() else None, enabled=progress)
+        duplicates = Validator()
+        newest: str | None = None
+        sent: deque[int] = deque()  # the ordinal of each record sent to be judged, in order
+
+        def wanted() -> Iterator[RawRecord]:
+            for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
+                if raw.unmatched:
+                    sent.append(-1)
+                    yield raw
+                    continue
+                counts["records_read"] += 1
+                if chosen is not None and ordinal in valid and ordinal not in chosen:
+                    counts["not_sampled"] += 1
+                    continue
+                sent.append(ordinal)
+                yield raw
+
+        try:
+            for judged in _until_stopped(judge_batch(wanted(), config, auditor, jobs)):
+                if STOP.is_set():
+                    raise KeyboardInterrupt
+                item = repeated.get(sent.popleft())  # a duplicate found before sampling stays a duplicate
+                if item is not None:
+                    item = item.model_copy(update={"case_id": pseudonym(item.case_id)}) if pseudonym and item.case_id else item
+                else:
+                    item = judged.rejection
+                if item is None:
+                    admitted = duplicates.admit(_Key(judged.case_id), judged.raw)
+                    if isinstance(admitted, Rejection):
+                        item = admitted.model_copy(update={"case_id": pseudonym(judged.case_id)}) if pseudonym else admitted
+                if item is not None:
+                    counts["unmatched_rows" if item.kind == "unmatched_row" else "rejected"] += 1
+                    rejected_file.write_line(json_line(item))
+                    _log_rejection(item)
+                    if judged.outcomes:  # judged and counted by the worker, then refused here (a duplicate)
+                        summary.remove(judged.outcomes)
+                else:
+                    findings_file.write_encoded(judged.findings)
+                    if judged.newest and (newest is None or judged.newest > newest):
+                        newest = judged.newest
+                    counts["audited"] += 1
+                    if forms is not None:
+                        audited_ids.add(pseudonym(judged.case_id) if pseudonym else judged.case_id)
+                if judged.tally is not None:
+                    summary.merge(judged.tally)
+                meter.update()
+            findings_file.commit()
+            rejected_file.commit()
+        except BaseException:
+            findings_file.abandon()
+            rejected_file.abandon()
+            raise
+        finally:
+            meter.close()
+            duplicates.close()
+        if sample_info is not None and counts["audited"] != sample_info["size"]:
+            sample_info["not_judged"] = sample_info["size"] - counts["audited"]  # sampled, then rejected by the engine
+            sample_info["size"] = counts["audited"]
+        built = summary.build()
+        write_json(work / "summary.json", built.model_dump(mode="json"))
+        if forms is not None:
+            forms.write(work, audited_ids, pseudonym)
+        run = {
+            "qa_engine_version": __version__,
+            "durable_rules_version": durable_version(),
+            "as_of": as_of.isoformat(),
+            "audit_date": _audit_date(as_of, as_of_given, newest),
+            "run_key": run_key(identity),
+            "audited_inputs": list(inputs),
+            "inputs": identity["inputs"],
+            "mapping": identity["mapping"],
+            "counts": counts,
+            "rule_pack": {
+                "directory": str(pack.directory),
+                "sha256": pack.sha256,
+                "files": pack.files,
+                "rules": [{"id": r.id, "sha256": r.sha256} for r in pack.rules],
+                "rulesets": [rs.name for rs in auditor.compiled.rulesets],
+            },
+            "policy": policy.as_dict(),
+            "sample": sample_info,
+            "pseudonymised": pseudonym is not None,
+            "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth},
+            "jobs": jobs,
+            "duration_seconds": None,
+            "started_at": folder.started_at,
+        }
+        if forms is not None:
+            run["judgements"] = forms.record()
+        if report:
+            from qa_engine.report import build_report
+
+            build_report(work, compare, run=run)
+        run = finish_run(folder, run, started)
+        log.info("audit.done", **counts, duration_seconds=run["duration_seconds"],
+                 earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None)
+        worst_name = max((r.severity for r in built.rules if r.not_met), key=SEVERITY_RANK.__getitem__, default=None)
+        return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run,
+                           earlier_moved_to=folder.moved_to)
     except BaseException:
-        findings_file.abandon()
-        rejected_file.abandon()
+        if not folder.committed:
+            folder.abandon()
         raise
     finally:
-        meter.close()
-        duplicates.close()
-    if sample_info is not None and counts["audited"] != sample_info["size"]:
-        sample_info["not_judged"] = sample_info["size"] - counts["audited"]  # sampled, then rejected by the engine
-        sample_info["size"] = counts["audited"]
-    built = summary.build()
-    write_json(out / "summary.json", built.model_dump(mode="json"))
-    if forms is not None:
-        forms.write(out, audited_ids, pseudonym)
-    run = {
-        "qa_engine_version": __version__,
-        "durable_rules_version": durable_version(),
-        "as_of": as_of.isoformat(),
-        "run_key": run_key(identity),
-        "audited_inputs": list(inputs),
-        "inputs": identity["inputs"],
-        "mapping": identity["mapping"],
-        "counts": counts,
-        "rule_pack": {
-            "directory": str(pack.directory),
-            "sha256": pack.sha256,
-            "files": pack.files,
-            "rules": [{"id": r.id, "sha256": r.sha256} for r in pack.rules],
-            "rulesets": [rs.name for rs in auditor.compiled.rulesets],
-        },
-        "policy": policy.as_dict(),
-        "sample": sample_info,
-        "pseudonymised": pseudonym is not None,
-        "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth},
-        "jobs": jobs,
-        "duration_seconds": round(time.perf_counter() - started, 3),
-    }
-    if forms is not None:
-        run["judgements"] = forms.record()
-    if report:
-        from qa_engine.report import build_report
+        folder.release()
 
-        build_report(out, compare, run=run)
-    run = finish_run(out, run)
-    log.info("audit.done", **counts, duration_seconds=run["duration_seconds"])
-    worst_name = max((r.severity for r in built.rules if r.not_met), key=SEVERITY_RANK.__getitem__, default=None)
-    return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run)
+
+def _audit_date(as_of: dt.date, given: bool, newest: str | None) -> dict[str, Any]:
+    """How the audit date was chosen, and how far it lies after the newest date in the records (for run.json)."""
+    days = (as_of - dt.date.fromisoformat(newest)).days if newest else None
+    return {"as_of": as_of.isoformat(), "given": given, "newest_recorded": newest, "days_after_newest": days,
+            "stale_after_days": STALE_AFTER_DAYS, "stale": days is not None and days >= STALE_AFTER_DAYS}
+
+
+def _until_stopped(judged: Iterator[Any]) -> Iterator[Any]:
+    """The batch's results; a worker pool broken by a Ctrl-C (a worker hit while starting) reads as the Ctrl-C."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        yield from judged
+    except BrokenProcessPool:
+        deadline = time.monotonic() + 1.0
+        while not STOP.is_set() and time.monotonic() < deadline:  # the Ctrl-C handler may run a moment later
+            time.sleep(0.05)
+        if STOP.is_set():
+            raise KeyboardInterrupt from None
+        raise
 
 
 @dataclass(frozen=True)
