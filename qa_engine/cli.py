@@ -110,9 +110,35 @@ def _judgements_option(function):
               help="Log lines on stderr: human on a terminal, JSON otherwise (auto).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
-def cli(log_format: str, log_level: str) -> None:
+@click.pass_context
+def cli(ctx: click.Context, log_format: str, log_level: str) -> None:
     """Check youth offending case records against the inspectorate's SQS criteria."""
+    ctx.obj = {"log_format": log_format, "log_level": log_level}
     configure(log_format, log_level)  # type: ignore[arg-type]
+
+
+def _log_setting(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--log-format or --log-level given after the command: applied as if given before it."""
+    if value is None:
+        return
+    settings = ctx.find_root().obj
+    settings[param.name] = value
+    configure(settings["log_format"], settings["log_level"])
+
+
+def _log_options_after_commands(group: click.Group) -> None:
+    """Let every command take --log-format and --log-level after its name too (`qa-engine audit ... --log-format json`)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _log_options_after_commands(command)
+            continue
+        command.params.extend([
+            click.Option(["--log-format", "log_format"], type=click.Choice(["auto", "human", "json"]), default=None,
+                         expose_value=False, callback=_log_setting,
+                         help="Log lines on stderr: human on a terminal, JSON otherwise (auto)."),
+            click.Option(["--log-level", "log_level"], type=click.Choice(["debug", "info", "warning", "error"]),
+                         default=None, expose_value=False, callback=_log_setting, help="Least severe log line shown."),
+        ])
 
 
 @cli.command()
@@ -464,9 +490,11 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        params = ", ".join(f"{n}={v['default']}" for n, v in row["parameters"].items())
-        click.echo(f"{row['criterion']:<4} {row['id']:<42} {row['severity']:<6} {row['title']}"
-                   + (f"  [{params}]" if params else ""))
+        click.echo(f"{row['criterion']:<4} {row['id']:<42} {row['severity']:<6} {row['title']}")
+        click.echo(f"     basis: {row['basis'].replace('_', ' ')}")
+        for name, value in row["parameters"].items():
+            click.echo(f"     {name} = {value['default']} (status: {value['status'].replace('_', ' ')}; "
+                       f"source: {value['source']})")
 
 
 @rules.command("lint")
@@ -538,9 +566,13 @@ def mapping_init(export: Path, out: Path, force: bool) -> None:
     with _reported(out):
         starter = starter_mapping(export)
         write_text(out, starter.text)
-    click.echo(f"Wrote {out}: {starter.tables} tables and {starter.columns} columns matched, "
-               f"{starter.todos} TODOs to settle (search the file for TODO).")
-    click.echo(f"Then check it with: qa-engine validate --mapping {out} {export}")
+    notes = starter.todos - starter.unsettled
+    click.echo(f"Wrote {out}: {starter.tables} tables and {starter.columns} columns matched; "
+               f"{starter.unsettled} TODOs to settle (a column or code still TODO; `mapping check` counts the same)"
+               + (f", and {notes} TODO notes in comments to read, then settle or delete" if notes else "")
+               + " (search the file for TODO).")
+    click.echo(f"Then check it with: qa-engine mapping check {out}")
+    click.echo(f"and then the export with it: qa-engine validate --mapping {out} {export}")
 
 
 @mapping.command("check")
@@ -555,6 +587,9 @@ def mapping_check(mapping_file: Path) -> None:
         _fail(exc.message)
         return
     click.echo(f"{mapping_file}: valid ({len(loaded.tables)} tables: {', '.join(loaded.tables)}).")
+
+
+_log_options_after_commands(cli)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -66,10 +67,40 @@ def test_strengths_and_areas_follow_the_documented_rule(run_dir):
 
 
 @pytest.mark.parametrize(("k", "n", "expected"), [(20, 30, "two-thirds of the 30 cases"), (12, 12, "all 12 cases"),
-                                                   (4, 34, "four of the 34 cases"), (0, 5, "none of the 5 cases")])
+                                                   (4, 34, "4 of the 34 cases"), (0, 5, "none of the 5 cases"),
+                                                   (1, 2, "1 of the 2 cases"), (31, 34, "all but 3 of the 34 cases"),
+                                                   (10, 34, "nearly one-third of the 34 cases"),
+                                                   (1, 1, "the only case")])
 def test_in_words(k, n, expected):
-    """Counts become the report's phrases in a sentence."""
+    """Words for the proportion, digits for every count: never 'one of the 2 cases'."""
     assert expected == in_words(k, n)
+
+
+NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine) (of the|cases?\b|further|more)")
+
+
+def test_report_md_gives_every_rule_with_counts_interval_and_severity(run_dir):
+    """Every rule of every criterion appears once, with its counts, its proportion in words, interval and severity."""
+    text = (run_dir / "report.md").read_text()
+    summary = load_run(run_dir).summary
+    for rule in summary.rules:
+        lines = [line for line in text.splitlines() if f"({rule.rule_id}; {rule.severity} severity)" in line]
+        assert len(lines) == 1, rule.rule_id
+        judged = rule.met + rule.not_met
+        if judged:
+            assert f"({rule.met} of {judged} met; 95% interval " in lines[0]
+            assert in_words(rule.not_met or rule.met, judged) in lines[0]
+        else:
+            assert "no case could be judged" in lines[0]
+    failure = next(r for r in summary.rules if r.rule_id == "4.3-failure-answered")
+    assert failure.not_met and failure.severity == "high"
+
+
+def test_report_md_writes_numbers_one_way(run_dir):
+    """No count in words next to a count in digits ('one of the 2 cases'), nor a count in words at all."""
+    text = (run_dir / "report.md").read_text()
+    assert not NUMBER_WORDS.findall(text)
+    assert "one of the 2" not in text
 
 
 def test_worklist_csv_is_every_not_met_finding_most_serious_and_oldest_first(run_dir):

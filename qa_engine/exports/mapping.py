@@ -493,6 +493,12 @@ def load_mapping(path: Path | str) -> Mapping:
     return build_mapping(data, path)
 
 
+def unsettled(data: Any) -> list[str]:
+    """Where a parsed mapping still says TODO as a value or a column: what `mapping check` refuses, and what
+    `mapping init` counts as TODOs to settle (a TODO in a comment is a note, not counted)."""
+    return list(_todos(data))
+
+
 def _todos(node: Any, where: str = "") -> Any:
     """Where a mapping still says TODO (a value, or a column)."""
     if isinstance(node, dict):

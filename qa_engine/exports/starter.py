@@ -253,6 +253,15 @@ class Starter:
         """TODO markers written (a header's own "TODO" is escaped, so each one is a question to settle)."""
         return self.text.count("TODO")
 
+    @property
+    def unsettled(self) -> int:
+        """TODOs left as a value or a column: what `qa-engine mapping check` counts and refuses until settled."""
+        import yaml
+
+        from qa_engine.exports.mapping import unsettled
+
+        return len(unsettled(yaml.safe_load(self.text) or {}))
+
 
 @dataclass
 class _Table:

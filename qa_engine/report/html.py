@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from qa_engine.report.actions import rule_actions
 from qa_engine.report.judgements import judgement_view
-from qa_engine.report.narrative import AREA_BELOW, STRENGTH_FROM, choose, counts_note, in_words
+from qa_engine.report.narrative import (
+    AREA_BELOW,
+    STRENGTH_FROM,
+    audit_date_lines,
+    choose,
+    counts_note,
+    in_words,
+    ordered_rules,
+    plural,
+)
 from qa_engine.trust.files import write_text
 
-__all__ = ["ROWS_PER_CRITERION", "render_html", "write_html"]
+__all__ = ["PAGE_ROWS", "PROBLEM_ROWS_PER_CRITERION", "ROWS_PER_CRITERION", "floor_percent", "render_html",
+           "write_html"]
 
 ROWS_PER_CRITERION = 1000
-"""Drill-down rows kept per criterion (not-met first); a note says when more were left out."""
+"""Met findings kept in the page per criterion; the page shows them a page at a time."""
+PROBLEM_ROWS_PER_CRITERION = 20000
+"""Not-met and insufficient-data findings kept in the page per criterion (every one, up to this bound)."""
+PAGE_ROWS = 100
+"""Rows the page shows at a time; the rest are a click away (and every row the page holds can be downloaded)."""
 
 _ENV = Environment(loader=PackageLoader("qa_engine.report", "templates"), autoescape=select_autoescape(default=True),
                    trim_blocks=True, lstrip_blocks=True)
+_ORDER = {"not_met": 0, "insufficient_data": 1, "met": 2}
+
+
+def _trim(rows: list[dict[str, Any]]) -> None:
+    """Keep every problem (up to PROBLEM_ROWS_PER_CRITERION) and the first ROWS_PER_CRITERION met rows, in order."""
+    rows.sort(key=lambda r: (r["rank"], r["case"], r["rule"]))
+    problems = sum(1 for r in rows if r["rank"] < 2)
+    kept_problems = min(problems, PROBLEM_ROWS_PER_CRITERION)
+    rows[:] = rows[:kept_problems] + rows[problems:problems + ROWS_PER_CRITERION]
 
 
 def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
     kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
     total: dict[str, int] = defaultdict(int)
-    order = {"not_met": 0, "insufficient_data": 1, "met": 2}
     for f in data.findings():
         if f.outcome == "not_applicable":
             continue
@@ -33,14 +57,39 @@ def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
         rows.append({"case": f.case_id, "team": f.team or "", "manager": f.case_manager_id or "",
                      "order": f.order_type.replace("_", " "), "risk": (f.risk_level or "not rated").replace("_", " "),
                      "rule": f.rule_id, "outcome": f.outcome, "outcome_text": f.outcome.replace("_", " "),
-                     "severity": f.severity, "message": f.message, "rank": order[f.outcome]})
-        if len(rows) > 2 * ROWS_PER_CRITERION:  # keep memory bounded on huge runs
-            rows.sort(key=lambda r: (r["rank"], r["case"], r["rule"]))
-            del rows[ROWS_PER_CRITERION:]
+                     "severity": f.severity, "message": f.message, "rank": _ORDER[f.outcome]})
+        if len(rows) > 2 * (ROWS_PER_CRITERION + PROBLEM_ROWS_PER_CRITERION):  # keep memory bounded on huge runs
+            _trim(rows)
     for rows in kept.values():
-        rows.sort(key=lambda r: (r["rank"], r["case"], r["rule"]))
-        del rows[ROWS_PER_CRITERION:]
+        _trim(rows)
     return kept, total
+
+
+def _colour(proportion: float | None) -> str:
+    """The bar's class: exactly the legend's thresholds (see report.html's legend)."""
+    if proportion is None:
+        return "none"
+    if proportion >= STRENGTH_FROM:
+        return "strong"
+    return "weak" if proportion < AREA_BELOW else "middle"
+
+
+def floor_percent(proportion: float) -> int:
+    """A proportion as a whole percent, rounded down, so a label never reaches a threshold its bar is below."""
+    return math.floor(100 * proportion + 1e-9)
+
+
+def _suggestions(c: Any, rules: list[Any], actions: dict[str, str]) -> list[str]:
+    """What the findings suggest doing for one criterion: each rule not met, most severe first, with its action."""
+    out = []
+    for r in rules:
+        if not r.not_met:
+            continue
+        what = actions.get(r.rule_id) or f"look again at: {r.title.lower()}"
+        out.append(f"{what[0].upper()}{what[1:]} in {plural(r.not_met, 'case')} ({r.rule_id}, {r.severity} severity).")
+    if c.insufficient_data:
+        out.append(f"Complete the records of {plural(c.insufficient_data, 'case')} that lacked the data to judge.")
+    return out
 
 
 def render_html(data) -> str:
@@ -50,6 +99,7 @@ def render_html(data) -> str:
     values = {key: sorted({r[key] for crit in rows.values() for r in crit}) for key in ("team", "manager", "order", "risk")}
     previous = {c.criterion: c for c in data.previous.criteria} if data.previous else {}
     previous_rules = {r.rule_id: r.proportion_met for r in data.previous.rules} if data.previous else {}
+    actions = rule_actions(data)
     criteria = []
     for c in summary.criteria:
         judged = c.met + c.not_met
@@ -61,7 +111,10 @@ def render_html(data) -> str:
             "phrase": in_words(c.met, judged) if judged else "no case could be judged",
             "note": counts_note(c),
             "before": before.proportion_met if before else None,
-            "rules": [r for r in summary.rules if r.criterion == c.criterion],
+            "rules": ordered_rules(summary, c.criterion),
+            "colour": _colour(c.proportion_met),
+            "percent": floor_percent(c.proportion_met) if c.proportion_met is not None else None,
+            "suggestions": _suggestions(c, ordered_rules(summary, c.criterion), actions),
             "rows": rows.get(c.criterion, []), "total": total.get(c.criterion, 0),
         })
     strengths, areas = choose(summary)
@@ -70,7 +123,8 @@ def render_html(data) -> str:
         service=data.run.get("policy", {}).get("service") or "the youth offending service",
         compared=data.previous.as_of if data.previous else None,
         previous_rules=previous_rules,
-        strength_from=STRENGTH_FROM, area_below=AREA_BELOW,
+        strength_from=STRENGTH_FROM, area_below=AREA_BELOW, page_rows=PAGE_ROWS,
+        date_lines=audit_date_lines(data.run),
         judgement=judgement_view(data),
     )
 

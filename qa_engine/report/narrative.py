@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa_engine.judge.findings import Counts, CriterionSummary, Summary
+from qa_engine.judge.findings import Counts, CriterionSummary, RuleSummary, Summary
 from qa_engine.judge.phrases import describe_proportion
 from qa_engine.report.judgements import judgement_markdown, judgement_view
 from qa_engine.trust.files import write_text
 
-__all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "choose", "in_words", "write_markdown"]
+__all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "audit_date_lines", "choose", "in_words",
+           "ordered_rules", "plural", "rule_sentence", "write_markdown"]
 
 MIN_CASES = 5
 """A criterion needs at least this many judged cases to be named a strength or an area for improvement."""
@@ -24,15 +25,29 @@ LIMIT = 3
 
 
 def in_words(k: int, n: int, noun: str = "cases") -> str:
-    """'two-thirds of the 30 cases', 'all 12 cases', 'four of the 34 cases', 'none of the 5 cases'."""
-    phrase = describe_proportion(k, n)
+    """k of n in the inspectorate's style: words for the proportion, digits for every count.
+
+    'two-thirds of the 30 cases', 'all 12 cases', '4 of the 34 cases', 'all but 3 of the 34 cases',
+    'none of the 5 cases'; never 'one of the 2 cases'. Where describe_proportion gives a count ('four
+    cases', 'all but three'), the count is written in digits.
+    """
     if n == 0:
         return f"no {noun}"
-    if phrase == "all":
-        return f"all {n} {noun}" if n > 1 else f"the one {noun.rstrip('s')}"
-    if phrase.endswith(" case") or phrase.endswith(" cases"):
-        phrase = phrase.rsplit(" ", 1)[0]
+    if k == n:
+        return f"all {n} {noun}" if n > 1 else f"the only {noun.removesuffix('s')}"
+    if k == 0:
+        return f"none of the {n} {noun}"
+    phrase = describe_proportion(k, n)
+    if phrase.startswith("all but "):
+        return f"all but {n - k} of the {n} {noun}"
+    if phrase.endswith((" case", " cases")):
+        return f"{k} of the {n} {noun}"
     return f"{phrase} of the {n} {noun}"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 case', '3 cases' (digits for counts)."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def audit_date_lines(run: dict[str, Any]) -> list[str]:
@@ -60,7 +75,7 @@ def counts_note(c: Counts) -> str:
     if not judged:
         return "(no case could be judged)"
     low, high = c.interval_95 or (0.0, 0.0)
-    return f"({c.met} of {judged}; 95% interval {percent(low)} to {percent(high)})"
+    return f"({c.met} of {judged} met; 95% interval {percent(low)} to {percent(high)})"
 
 
 def change_note(now: Counts, before: Counts | None) -> str:
@@ -92,26 +107,65 @@ def choose(summary: Summary) -> tuple[list[Choice], list[Choice]]:
             [Choice(c, f"not good enough in {in_words(c.not_met, c.met + c.not_met)}") for c in weak])
 
 
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def ordered_rules(summary: Summary, criterion: str) -> list[RuleSummary]:
+    """Every rule of a criterion: not met first (most severe, then most cases not met), then met, then never judged."""
+    rules = [r for r in summary.rules if r.criterion == criterion]
+    return sorted(rules, key=lambda r: (0 if r.not_met else (1 if r.met else 2), SEVERITY_ORDER.get(r.severity, 3),
+                                        -r.not_met, r.rule_id))
+
+
+def rule_sentence(r: RuleSummary) -> str:
+    """One rule's result in the report's words, with its counts, interval and severity (never left out)."""
+    judged = r.met + r.not_met
+    head = f"{r.title} ({r.rule_id}; {r.severity} severity): "
+    if not judged:
+        reasons = []
+        if r.insufficient_data:
+            reasons.append(f"{plural(r.insufficient_data, 'case')} lacked the data")
+        reasons.append(f"it did not apply to {plural(r.not_applicable, 'case')}" if r.not_applicable
+                       else "no case was audited")
+        return head + "no case could be judged (" + "; ".join(reasons) + ")."
+    low, high = r.interval_95 or (0.0, 0.0)
+    counts = f"{r.met} of {judged} met; 95% interval {percent(low)} to {percent(high)}"
+    if r.not_met:
+        text = f"not met in {in_words(r.not_met, judged)} where it could be judged ({counts})"
+    else:
+        text = f"met in {in_words(r.met, judged)} where it could be judged ({counts})"
+    if r.insufficient_data:
+        text += f"; {plural(r.insufficient_data, 'more case')} lacked the data to judge"
+    return head + text + "."
+
+
 def _criterion_paragraph(c: CriterionSummary, summary: Summary, before: Summary | None) -> list[str]:
     judged = c.met + c.not_met
     number = c.criterion if c.criterion == "OM" else f"{c.criterion}."
     if not judged:
-        return [f"{number} {c.title}. No case could be judged against this criterion."]
-    first = (f"{number} {c.title}. The work was good enough in {in_words(c.met, judged)} judged "
-             f"{counts_note(c)}.")
+        first = f"{number} {c.title}. No case could be judged against this criterion."
+    else:
+        first = (f"{number} {c.title}. The work was good enough in {in_words(c.met, judged)} judged "
+                 f"{counts_note(c)}.")
     previous = next((p for p in before.criteria if p.criterion == c.criterion), None) if before else None
     first += change_note(c, previous)
-    rules = [r for r in summary.rules if r.criterion == c.criterion and r.not_met]
-    rules.sort(key=lambda r: (-(r.not_met / max(1, r.met + r.not_met)), r.rule_id))
+    if c.insufficient_data:
+        first += (f" A further {plural(c.insufficient_data, 'case')} lacked the data to judge."
+                  if c.insufficient_data > 1 else " A further case lacked the data to judge.")
     before_rules = {r.rule_id: r for r in before.rules} if before else {}
     lines = [first]
-    for r in rules[:3]:
-        n = r.met + r.not_met
-        lines.append(f"   - {r.title}: not met in {in_words(r.not_met, n)} where it applied."
-                     + change_note(r, before_rules.get(r.rule_id)))
-    if c.insufficient_data:
-        lines.append(f"   - {c.insufficient_data} further cases lacked the data to judge.")
+    for r in ordered_rules(summary, c.criterion):
+        lines.append(f"   - {rule_sentence(r)}" + change_note(r, before_rules.get(r.rule_id)))
     return lines
+
+
+def _quoted(lines: list[str]) -> list[str]:
+    """Lines as separate Markdown quote paragraphs, then a blank line (nothing when there are none)."""
+    out: list[str] = []
+    for line in lines:
+        out += [">"] if out else []
+        out.append(f"> {line}")
+    return [*out, ""] if out else []
 
 
 def markdown(data) -> str:
@@ -123,8 +177,7 @@ def markdown(data) -> str:
     out = [
         f"# Draft: self-assessment of youth offending work in {service} against the SQS criteria",
         "",
-        *[f"> {line}" for line in audit_date_lines(run)],
-        *([""] if audit_date_lines(run) else []),
+        *_quoted(audit_date_lines(run)),
         "> **Draft for the manager to edit.** Generated by qa_engine from case records; the judgements "
         "rest on what the records hold, not on reading the case files. Check it before sharing.",
         "",
@@ -133,7 +186,9 @@ def markdown(data) -> str:
         f"We examined {s.cases_audited} cases as they stood on {s.as_of}"
         + (f" (a sample of {run['sample']['size']} cases, stratified by order type, seed {run['sample']['seed']})"
            if run.get("sample") else "")
-        + f". {counts['records_read']} records were read and {counts['rejected']} could not be audited"
+        + f". {plural(counts['records_read'], 'record')} {'was' if counts['records_read'] == 1 else 'were'} read"
+        + (f" and {counts['rejected']} could not be audited" if counts["rejected"] or "not_sampled" in counts
+           else " and every one was audited")
         + (f"; {counts['unmatched_rows']} {'row' if counts['unmatched_rows'] == 1 else 'rows'} of the export's "
            "tables joined no case" if counts.get("unmatched_rows") else "")
         + " (see rejected.jsonl). Proportions are of the cases where a criterion could be judged, with a 95%"
@@ -146,7 +201,7 @@ def markdown(data) -> str:
     for section in s.sections:
         judged = section.met + section.not_met
         if judged:
-            out.append(f"- {section.section_title}: all the work judged was good enough in "
+            out.append(f"- {section.section_title}: good enough on every criterion judged in "
                        f"{in_words(section.met, judged)} {counts_note(section)}."
                        + change_note(section, before_sections.get(section.section)))
     if strengths:

@@ -1,4 +1,9 @@
-"""Worklists for case managers: every not-met finding, most serious and oldest first, as CSV and as a spreadsheet."""
+"""Worklists for case managers: every not-met finding, what to do and by when, most serious and oldest first.
+
+As CSV (one file) and as a workbook with a sheet per case manager and a sheet per team. Dates are real
+date cells in the workbook. The workbook's bytes depend only on the run: its recorded times (document
+properties and the times of the files inside it) are the audit date, never the clock.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,22 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
-from qa_engine.rulepack.model import SEVERITY_RANK
+from qa_engine.base.calendar import WorkingCalendar
+from qa_engine.report.actions import calendar_of, rule_action_specs, to_do
+from qa_engine.rulepack.model import SEVERITY_RANK, Action
 from qa_engine.trust.files import write_bytes, write_text
 
-__all__ = ["COLUMNS", "safe_cell", "worklist_rows", "write_worklists"]
+__all__ = ["COLUMNS", "DATE_COLUMNS", "safe_cell", "worklist_rows", "write_worklists"]
 
 COLUMNS = ("Case manager", "Team", "Case", "Order type", "Sentence date", "Severity", "Criterion", "Rule",
-           "What was found", "What is expected")
+           "What was found", "What to do", "Due by")
+"""The worklist's columns; "What to do" comes from the rule's ``action`` (see report/actions.py)."""
+DATE_COLUMNS = (4, 10)
+"""Columns holding dates: date cells in the workbook, ISO text in the CSV."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -27,15 +38,22 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def worklist_rows(findings: Any, titles: dict[str, str]) -> list[tuple[str, ...]]:
-    """Not-met findings as worklist rows, most serious first, then oldest order, then case and rule."""
+def worklist_rows(findings: Any, actions: dict[str, Action], as_of: dt.date,
+                  calendar: WorkingCalendar | None = None) -> list[tuple[Any, ...]]:
+    """Not-met findings as worklist rows, most serious first, then oldest order, then case and rule.
+
+    Each row: the columns of COLUMNS, with the sentence date and the due date as ``datetime.date`` (or None).
+    """
+    calendar = calendar or WorkingCalendar()
     rows = []
     for f in findings:
         if f.outcome != "not_met":
             continue
-        rows.append((f, (f.case_manager_id or "Unassigned", f.team or "", f.case_id, f.order_type.replace("_", " "),
-                         f.sentence_date or "", f.severity, f.criterion, f.rule_id, f.message,
-                         titles.get(f.rule_id, ""))))
+        todo = to_do(actions.get(f.rule_id), f, as_of, calendar)
+        sentenced = dt.date.fromisoformat(f.sentence_date) if f.sentence_date else None
+        rows.append((f, (f.case_manager_id or "Unassigned", f.team or "No team", f.case_id,
+                         f.order_type.replace("_", " "), sentenced, f.severity, f.criterion, f.rule_id, f.message,
+                         todo.text, todo.due)))
     rows.sort(key=lambda pair: (-SEVERITY_RANK[pair[0].severity], pair[0].sentence_date or "9999", pair[0].case_id,
                                 pair[0].rule_id))
     return [row for _, row in rows]
@@ -46,7 +64,7 @@ def _csv(rows: list[tuple[str, ...]]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
+        writer.writerow([v.isoformat() if isinstance(v, dt.date) else safe_cell("" if v is None else v) for v in row])
     return buffer.getvalue()
 
 
@@ -60,8 +78,8 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _xlsx(rows: list[tuple[str, ...]], as_of: dt.date) -> bytes:
-    """The worklist workbook, a sheet per case manager, written row by row in write-only mode.
+def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
+    """The worklist workbook: a sheet per case manager, then a sheet per team, written row by row in write-only mode.
 
     Each row costs the same however many rows its sheet already has, and no sheet is held in memory
     (openpyxl's normal mode finds the last row by scanning every cell, once per row appended).
@@ -70,22 +88,29 @@ def _xlsx(rows: list[tuple[str, ...]], as_of: dt.date) -> bytes:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.writer.excel import ExcelWriter
 
     book = Workbook(write_only=True)
     stamp = dt.datetime.combine(as_of, dt.time())
     book.properties.created = book.properties.modified = stamp
-    by_manager: dict[str, list[tuple[str, ...]]] = {}
+    book.properties.creator = "qa_engine"
+    sheets: list[tuple[str, list[tuple[Any, ...]]]] = []
+    by_manager: dict[str, list[tuple[Any, ...]]] = {}
+    by_team: dict[str, list[tuple[Any, ...]]] = {}
     for row in rows:
         by_manager.setdefault(row[0], []).append(row)
-    if not by_manager:
-        by_manager["No actions"] = []
+        by_team.setdefault(row[1], []).append(row)
+    sheets += [(manager, by_manager[manager]) for manager in sorted(by_manager)]
+    sheets += [(f"Team {team}", by_team[team]) for team in sorted(by_team)]
+    if not sheets:
+        sheets.append(("No actions", []))
     used: set[str] = set()
-    widths = (14, 10, 14, 22, 13, 9, 9, 34, 70, 50)
+    widths = (14, 12, 14, 22, 13, 9, 9, 34, 60, 50, 12)
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    for manager in sorted(by_manager):
-        sheet = book.create_sheet(_sheet_name(manager, used))
+    for title, sheet_rows in sheets:
+        sheet = book.create_sheet(_sheet_name(title, used))
         sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(by_manager[manager]) + 1}"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(sheet_rows) + 1}"
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
         header = []
@@ -94,24 +119,39 @@ def _xlsx(rows: list[tuple[str, ...]], as_of: dt.date) -> bytes:
             cell.font = bold
             header.append(cell)
         sheet.append(header)
-        for row in by_manager[manager]:
+        for row in sheet_rows:
             cells = []
             for value in row:
                 cell = WriteOnlyCell(sheet, value)
-                if isinstance(value, str):
+                if isinstance(value, dt.date):
+                    cell.number_format = "yyyy-mm-dd"
+                elif isinstance(value, str):
                     cell.data_type = "s"  # text from the input is never a formula
                     cell.alignment = wrap
                 cells.append(cell)
             sheet.append(cells)
     out = io.BytesIO()
-    book.save(out)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(book, archive).save()  # not save_workbook, which stamps the clock time as "modified"
+    return _fixed_times(out.getvalue(), as_of)
+
+
+def _fixed_times(data: bytes, day: dt.date) -> bytes:
+    """The same zip with every member's time set to ``day``, so the same run gives the same bytes."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(day.year, day.month, day.day, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            archive.writestr(fixed, source.read(info.filename))
     return out.getvalue()
 
 
 def write_worklists(data) -> list[Path]:
     """Write worklist.csv and worklist.xlsx into the run folder."""
-    titles = {r.rule_id: r.title for r in data.summary.rules}
-    rows = worklist_rows(data.findings(), titles)
     as_of = dt.date.fromisoformat(data.summary.as_of)
+    rows = worklist_rows(data.findings(), rule_action_specs(data), as_of, calendar_of(data.run))
     return [write_text(data.directory / "worklist.csv", _csv(rows)),
             write_bytes(data.directory / "worklist.xlsx", _xlsx(rows, as_of))]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from qa_engine.base.yamlfile import suggest
 from qa_engine.facts.derive import FactSettings
@@ -124,6 +124,23 @@ class Messages(_Frozen):
     insufficient_data: str = "The record does not hold what this check needs."
 
 
+class Due(_Frozen):
+    """When an action is due: working days or calendar months after a date the finding holds (see Action)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: Literal["sentence_date", "item.date", "audit_date"] = Field(alias="from")
+    working_days: int | dict[str, str] | None = None
+    months: int | dict[str, str] | None = None
+
+
+class Action(_Frozen):
+    """What to do when a rule is not met ("review the plan") and when it was due: shown in the worklists."""
+
+    do: str
+    due: Due | None = None
+
+
 class Rule(_Frozen):
     """One declarative rule, as read from its YAML file."""
 
@@ -145,6 +162,7 @@ class Rule(_Frozen):
     """Per order type (or ``other_orders``): the date the rule's clock runs from; checked against the facts."""
     absent: dict[str, Absent] = {}
     """Per tested fact: what an unrecorded value means (default: unknown, so ``insufficient_data``)."""
+    action: Action | None = None
     path: str = ""
     sha256: str = ""
 
