@@ -50,7 +50,7 @@ def test_report_in_chromium(report_page):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--no-first-run", "--disable-sync"],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
@@ -59,13 +59,31 @@ def test_report_in_chromium(report_page):
         criteria = page.locator("details.criterion").count()
         bars = page.locator("svg.chart g.bar").count()
         total = page.locator("table.cases tbody tr").count()
+        problems = page.locator("table.cases tbody tr:not([data-outcome=met])").count()
         visible_before = page.locator("table.cases tbody tr:not([hidden])").count()
+        visible_met = page.locator("table.cases tbody tr[data-outcome=met]:not([hidden])").count()
+        checked = {o: page.locator(f"input[data-outcome={o}]").is_checked()
+                   for o in ("not_met", "insufficient_data", "met")}
+        page.check("input[data-outcome=met]")
+        visible_all = page.locator("table.cases tbody tr:not([hidden])").count()
+        page.uncheck("input[data-outcome=met]")
         page.select_option("select[data-filter=manager]", "CM-01")
         visible_after = page.locator("table.cases tbody tr:not([hidden])").count()
         page.select_option("select[data-filter=manager]", "")
         pwned = page.evaluate("window.__pwned === undefined")
         team_options = page.locator("select[data-filter=team] option").all_inner_texts()
-        page.locator("details.criterion").first.evaluate("d => d.open = true")
+        legend = page.locator(".legend").inner_text()
+        swatches = page.evaluate("""Object.fromEntries(Array.from(document.querySelectorAll('.legend .swatch'))
+            .map(s => [s.classList[1], getComputedStyle(s).backgroundColor]))""")
+        bar_list = page.evaluate("""Array.from(document.querySelectorAll('svg.chart g.bar')).filter(g => g.querySelector('rect'))
+            .map(g => ({percent: Number(g.querySelector('rect').dataset.percent), kind: g.querySelector('rect').classList[0],
+                        fill: getComputedStyle(g.querySelector('rect')).fill, label: g.querySelector('text.label').textContent}))""")
+        first = page.locator("details.criterion").first
+        first.evaluate("d => d.open = true")
+        first_rows = first.locator("table.cases tbody tr:not([hidden])").count()
+        with page.expect_download() as download_info:
+            first.locator("button.download").click()
+        downloaded = Path(download_info.value.path()).read_text(encoding="utf-8-sig").splitlines()
         ARTEFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTEFACTS / "report.png"), full_page=False)
         browser.close()
@@ -73,7 +91,21 @@ def test_report_in_chromium(report_page):
     assert [] == errors
     assert [] == requests
     assert 14 == criteria == bars
-    assert total == visible_before
-    assert 0 < visible_after < total
+    # the page starts on the problems: not met and insufficient data, met rows a tick away
+    assert checked == {"not_met": True, "insufficient_data": True, "met": False}
+    assert 0 < visible_before == problems < visible_all <= total  # met rows shown too, 100 a page
+    assert visible_met == 0
+    assert 0 < visible_after < visible_before
+    # the legend states the thresholds, and every bar's colour and label agree with it exactly
+    assert "80% or more good enough" in legend and "65% up to 80%" in legend and "under 65%" in legend
+    assert bar_list
+    for bar in bar_list:
+        expected = "strong" if bar["percent"] >= 80 else ("weak" if bar["percent"] < 65 else "middle")
+        assert bar["kind"] == expected, bar
+        assert bar["fill"] == swatches[expected], bar
+        assert bar["label"].startswith(f"{bar['percent']}% ")
+    # the rows shown can be downloaded, built by the page itself (no request was made: see above)
+    assert downloaded[0].startswith('"Case","Team"')
+    assert len(downloaded) == first_rows + 1
     assert pwned
     assert INJECTED[:64] in team_options
