@@ -77,7 +77,8 @@ def test_report_in_chromium(report_page):
             .map(s => [s.classList[1], getComputedStyle(s).backgroundColor]))""")
         bar_list = page.evaluate("""Array.from(document.querySelectorAll('svg.chart g.bar')).filter(g => g.querySelector('rect'))
             .map(g => ({percent: Number(g.querySelector('rect').dataset.percent), kind: g.querySelector('rect').classList[0],
-                        fill: getComputedStyle(g.querySelector('rect')).fill, label: g.querySelector('text.label').textContent}))""")
+                        fill: getComputedStyle(g.querySelector('rect')).fill,
+                        label: g.querySelector('text.label').textContent}))""")
         first = page.locator("details.criterion").first
         first.evaluate("d => d.open = true")
         first_rows = first.locator("table.cases tbody tr:not([hidden])").count()

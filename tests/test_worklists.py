@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import time
+from typing import ClassVar
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_due_dates_skip_bank_holidays_and_follow_the_parameters_used():
 
     class Finding:
         sentence_date = "2015-08-01"
-        evidence = {"items": [{"date": "2015-08-28"}, {"date": "2015-09-30"}], "parameters": {"n": 1}}
+        evidence: ClassVar[dict] = {"items": [{"date": "2015-08-28"}, {"date": "2015-09-30"}], "parameters": {"n": 1}}
 
     from qa_engine.base.calendar import WorkingCalendar
 

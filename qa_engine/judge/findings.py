@@ -222,7 +222,8 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
         template = template or getattr(rule.messages, outcome)
         message = render(template, scopes, count=len(chosen))
         if len(chosen) > 1 and "{count}" not in template:
-            message += f" (and {len(chosen) - 1} more)"
+            more = f" (and {len(chosen) - 1} more)"
+            message = message[:-1] + more + "." if message.endswith(".") else message + more
     if compiled.parameters:
         evidence["parameters"] = dict(sorted(compiled.parameters.items()))
     return {
