@@ -1,7 +1,8 @@
-"""Benchmark: generate N cases, then measure (a) read + validate, (b) the full audit in one process, (c) on all cores.
+"""Benchmark: generate N cases, then measure (a) read + validate, (b) the full audit in one process, (c) on all cores,
+(d) the rule evaluation alone.
 
 Usage: python bench/run.py --cases N [--seed S] [--jobs J] [--keep DIR] [--json FILE]
-       [--input FILE] [--phases a,b,c,r] [--format jsonl|csv|xlsx]
+       [--input FILE] [--phases a,b,c,d,r] [--format jsonl|csv|xlsx] [--repeat K] [--baseline DIR]
 
 Each phase runs the real command line in a fresh process (``qa-engine validate``, ``qa-engine audit
 --jobs 1 --no-report``, ``qa-engine audit --jobs J --no-report``) as of 2016-02-15 with the shipped
@@ -11,6 +12,16 @@ of the phase's own process and of any worker process it started, from getrusage)
 With ``--format csv`` (or ``xlsx``) the cases are first written with ``qa-engine export-csv`` as the
 flat layout's folder of CSV files (or one workbook) and every phase reads that instead: the
 tables are joined into records through the mapping, so (a) measures the join.
+
+Phase (d) is the evaluation alone, facts in, outcomes out, in one process: every record is read,
+validated and its facts derived untimed; the CPU time of evaluating the compiled rulesets on those
+facts (durable_rules and the adapter) and reducing the firings to one outcome per rule is summed.
+
+``--baseline DIR`` runs every phase also with another checkout's install (``DIR/.venv/bin/python``,
+e.g. a ``git worktree`` of the commit before a change), interleaved with this one phase by phase
+(A B A B, ``--repeat`` times), and prints the median of each and the median of the pair-by-pair
+ratios: this machine's speed drifts by a quarter between runs, so only side-by-side figures compare.
+Each phase runs in a scratch folder, so neither install imports the other's source.
 
 Phase (r) times ``qa-engine report`` twice on one audit's findings: as generated (cases spread across
 case managers) and with every finding moved to one case manager, whose worklist sheet then holds
@@ -24,11 +35,14 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import orjson
 
 from qa_engine.trust.files import sha256_file
 
@@ -47,17 +61,84 @@ print(json.dumps({"own_mb": own / 1024, "worker_mb": workers / 1024, "exit": cod
 """
 
 
-def phase(args: list[str]) -> dict[str, float]:
+# Phase (d): only APIs that the commits compared share (Auditor, its backend's evaluate, derive, read_inputs,
+# Validator.check); no firing for a rule means its default outcome where the compiled rule has one.
+_EVALUATE = r"""
+import datetime as dt, json, resource, sys, time
+from qa_engine.exports.sources import read_inputs
+from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.facts.derive import derive
+from qa_engine.judge.auditor import Auditor
+from qa_engine.rulepack.load import load_policy, load_rules
+
+pack = load_rules(None)
+auditor = Auditor(pack, load_policy(None, pack), dt.date(2016, 2, 15))
+rulesets, rules, evaluate = auditor.compiled.rulesets, auditor.compiled.rules, auditor.backend.evaluate
+precedence = ("not_met", "insufficient_data", "met")
+cpu = 0.0
+cases = 0
+tally = {}
+for raw in read_inputs([sys.argv[1]]):
+    record = Validator.check(raw)
+    if isinstance(record, Rejection):
+        continue
+    facts = derive(record, auditor.as_of, auditor.calendar, auditor.policy.settings)
+    start = time.process_time()
+    by_rule = {rule_id: [] for rule_id in rules}
+    for ruleset in rulesets:
+        for firing in evaluate(ruleset, facts):
+            by_rule[firing.variant.rule_id].append(firing)
+    outcomes = []
+    for rule_id, firings in by_rule.items():
+        case = [f.variant.outcome for f in firings if f.variant.scope == "case"]
+        items = {f.variant.outcome for f in firings if f.variant.scope == "item"}
+        outcomes.append(case[0] if case else next((o for o in precedence if o in items), None)
+                        or getattr(rules[rule_id], "default", None))
+    cpu += time.process_time() - start
+    cases += 1
+    for rule_id, outcome in zip(by_rule, outcomes):
+        tally[rule_id, outcome] = tally.get((rule_id, outcome), 0) + 1
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"cpu_seconds": cpu, "cases": cases, "own_mb": own / 1024, "worker_mb": 0, "exit": 0,
+                  "outcomes": sorted([*key, n] for key, n in tally.items())}), file=sys.stderr)
+"""
+
+
+def phase(args: list[str], python: str = sys.executable, cwd: Path | None = None) -> dict[str, float]:
     """Run one qa-engine command in a fresh process: seconds and peak RSS."""
+    return _run([python, "-c", _PHASE, json.dumps(["--log-level", "error", *args])], args[0], cwd)
+
+
+def evaluate_phase(data: Path, python: str = sys.executable, cwd: Path | None = None) -> dict[str, float]:
+    """Phase (d): the CPU seconds of evaluating the rules alone, facts in, outcomes out."""
+    result = _run([python, "-c", _EVALUATE, str(data)], "evaluation", cwd)
+    result["seconds"] = result.pop("cpu_seconds")
+    return result
+
+
+def _run(command: list[str], what: str, cwd: Path | None) -> dict[str, float]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _PHASE, json.dumps(["--log-level", "error", *args])],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
     seconds = time.perf_counter() - start
-    memory = json.loads(done.stderr.strip().splitlines()[-1])
-    if memory.pop("exit") not in (0, 1):  # 1: validate found rejected records, which a benchmark input may hold
-        msg = f"qa-engine {args[0]} failed:\n{done.stdout}{done.stderr}"
+    try:
+        memory = json.loads(done.stderr.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        memory = {"exit": done.returncode}
+    if done.returncode or memory.pop("exit") not in (0, 1):  # 1: validate found rejected records, as inputs may hold
+        msg = f"{what} failed:\n{done.stdout}{done.stderr}"
         raise SystemExit(msg)
     return {"seconds": seconds, "peak_rss_mb": max(memory["own_mb"], memory["worker_mb"]), **memory}
+
+
+def canonical_digest(path: Path) -> str:
+    """A digest of a findings file that ignores how its JSON was spaced (each line re-encoded with orjson)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for line in handle:
+            digest.update(orjson.dumps(orjson.loads(line)) + b"\n")
+    return digest.hexdigest()
 
 
 def report_phases(data: Path, work: Path) -> dict[str, dict[str, float]]:
@@ -78,6 +159,9 @@ def report_phases(data: Path, work: Path) -> dict[str, dict[str, float]]:
     return results
 
 
+_NAMES = {"a": "a_read_validate", "b": "b_audit_one_process", "c": "c_audit_all_cores", "d": "d_evaluation_only"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
@@ -86,17 +170,29 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Keep the generated input and outputs in this folder.")
     parser.add_argument("--json", type=Path, help="Also write the results as JSON to this file.")
     parser.add_argument("--input", type=Path, help="Use these generated cases instead of generating (N is counted).")
-    parser.add_argument("--phases", default="a,b,c", help="Which phases to run (default a,b,c; r: the report).")
+    parser.add_argument("--phases", default="a,b,c,d",
+                        help="Which phases to run (default a,b,c,d; r: the report).")
     parser.add_argument("--format", choices=["jsonl", "csv", "xlsx"], default="jsonl",
                         help="Read the cases as JSON Lines, a flat-layout CSV folder or a workbook.")
+    parser.add_argument("--repeat", type=int, default=1, help="Run every phase this many times (medians shown).")
+    parser.add_argument("--baseline", type=Path,
+                        help="A checkout of another commit with its own .venv: run every phase with it too, interleaved.")
     args = parser.parse_args()
+    installs = [("new", sys.executable)]
+    if args.baseline:
+        base_python = args.baseline.resolve() / ".venv" / "bin" / "python"
+        if not base_python.exists():
+            raise SystemExit(f"no {base_python}: make a venv in the baseline checkout and pip install -e . there")
+        installs.append(("base", str(base_python)))
     with tempfile.TemporaryDirectory() as tmp:
-        work = args.keep or Path(tmp)
+        work = (args.keep or Path(tmp)).resolve()
         work.mkdir(parents=True, exist_ok=True)
-        phases = set(args.phases.split(","))
+        scratch = work / "scratch"  # each phase's working folder: a checkout's own source is never on its path
+        scratch.mkdir(exist_ok=True)
+        phases = [p for p in "abcd" if p in args.phases.split(",")]
         generated = 0.0
         if args.input:
-            data = args.input
+            data = args.input.resolve()
             with data.open("rb") as handle:
                 args.cases = sum(1 for _ in handle)
         else:
@@ -111,34 +207,74 @@ def main() -> None:
             exported = phase(["export-csv", str(data), "--out", str(table_input)])
             data = table_input
         common = ["--as-of", "2016-02-15", "--no-report"]
-        results = {"a_read_validate": phase(["validate", str(data)])} if "a" in phases else {}
-        digests = {}
-        for name, folder, jobs in (("b_audit_one_process", "b", 1), ("c_audit_all_cores", "c", args.jobs)):
-            if folder not in phases:
-                continue
-            results[name] = phase(["audit", str(data), "--out", str(work / folder), "--jobs", str(jobs), *common])
-            digests[folder] = sha256_file(work / folder / "findings.jsonl")
-            if not args.keep:  # a million cases' findings take tens of gigabytes: keep one at a time
-                shutil.rmtree(work / folder)
-        same = digests["b"] == digests["c"] if len(digests) == 2 else None
-        if "r" in phases:
-            results.update(report_phases(data, work))
+        runs: dict[str, dict[str, list[dict[str, float]]]] = {label: {} for label, _ in installs}
+        digests: dict[str, dict[str, str]] = {label: {} for label, _ in installs}
+        for repeat in range(args.repeat):
+            for name in phases:
+                for label, python in installs:  # interleaved: A B A B
+                    if name == "a":
+                        result = phase(["validate", str(data)], python, scratch)
+                    elif name == "d":
+                        result = evaluate_phase(data, python, scratch)
+                    else:
+                        folder = work / f"{name}-{label}"
+                        jobs = 1 if name == "b" else args.jobs
+                        result = phase(["audit", str(data), "--out", str(folder), "--jobs", str(jobs), *common],
+                                       python, scratch)
+                        if repeat == 0:
+                            digests[label][name] = sha256_file(folder / "findings.jsonl")
+                            if args.baseline and name == "c":
+                                digests[label]["c_canonical"] = canonical_digest(folder / "findings.jsonl")
+                        if not args.keep:  # a million cases' findings take tens of gigabytes: keep one at a time
+                            shutil.rmtree(folder)
+                    runs[label].setdefault(_NAMES[name], []).append(result)
+        reports = report_phases(data, work) if "r" in args.phases.split(",") else {}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, CPython {platform.python_version()}")
     print(f"cases: {args.cases:,} (generated in {generated:.1f} s, seed {args.seed}); jobs for (c): {args.jobs}; "
-          f"read as {args.format}" + (f" (export-csv took {exported['seconds']:.1f} s)" if exported else ""))
-    for name, r in results.items():
-        print(f"{name:22} {r['seconds']:9.1f} s {args.cases / r['seconds']:10,.0f} cases/s "
-              f"peak RSS {r['peak_rss_mb']:7.0f} MB")
-    if "a_read_validate" in results:
-        a = results["a_read_validate"]["seconds"]
-        ratios = [f"({k[0]})/(a) = {r['seconds'] / a:.1f}" for k, r in results.items() if k[0] in "bc"]
-        print("; ".join([*ratios, f"(c) findings identical to (b): {same}"]))
-    if "r_report_spread" in results:
-        ratio = results["r_report_one_manager"]["seconds"] / results["r_report_spread"]["seconds"]
+          f"read as {args.format}" + (f" (export-csv took {exported['seconds']:.1f} s)" if exported else "")
+          + (f"; {args.repeat} runs each, medians" if args.repeat > 1 else ""))
+    medians = {}
+    for label, by_phase in runs.items():
+        medians[label] = {}
+        for name, results in by_phase.items():
+            seconds = statistics.median(r["seconds"] for r in results)
+            peak = max(r["peak_rss_mb"] for r in results)
+            medians[label][name] = {"seconds": seconds, "peak_rss_mb": peak}
+            unit = "CPU s" if name.startswith("d") else "s"
+            print(f"{label:4} {name:22} {seconds:9.2f} {unit:5} {args.cases / seconds:10,.0f} cases/s "
+                  f"peak RSS {peak:7.0f} MB")
+        if "a_read_validate" in medians[label]:
+            a = medians[label]["a_read_validate"]["seconds"]
+            ratios = [f"({k[0]})/(a) = {r['seconds'] / a:.1f}" for k, r in medians[label].items() if k[0] in "bc"]
+            same = digests[label]["b"] == digests[label]["c"] if {"b", "c"} <= set(digests[label]) else None
+            print(f"{label:4} " + "; ".join([*ratios, f"(c) findings identical to (b): {same}"]))
+    speedups = {}
+    if args.baseline:
+        for name in runs["new"]:
+            pairs = [b["seconds"] / n["seconds"] for n, b in zip(runs["new"][name], runs["base"][name], strict=True)]
+            speedups[name] = statistics.median(pairs)
+            print(f"speed-up new/base {name:22} {speedups[name]:5.2f}x (median of {len(pairs)} interleaved pairs: "
+                  + ", ".join(f"{p:.2f}" for p in pairs) + ")")
+        if "c_canonical" in digests["new"]:
+            print(f"(c) findings new = base: bytes {digests['new']['c'] == digests['base']['c']}, "
+                  f"values (spacing aside) {digests['new']['c_canonical'] == digests['base']['c_canonical']}")
+        if "d_evaluation_only" in runs["new"]:
+            same = runs["new"]["d_evaluation_only"][0]["outcomes"] == runs["base"]["d_evaluation_only"][0]["outcomes"]
+            print(f"(d) outcomes new = base: {same}")
+    for name, r in reports.items():
+        print(f"{name:22} {r['seconds']:9.1f} s peak RSS {r['peak_rss_mb']:7.0f} MB")
+    if "r_report_spread" in reports:
+        ratio = reports["r_report_one_manager"]["seconds"] / reports["r_report_spread"]["seconds"]
         print(f"report (one case manager)/(spread across case managers) = {ratio:.2f}")
     if args.json:
+        for by_phase in runs.values():
+            for results in by_phase.values():
+                for r in results:
+                    r.pop("outcomes", None)
         args.json.write_text(json.dumps({"cases": args.cases, "jobs": args.jobs, "format": args.format,
-                                         "identical": same, "export": exported, **results}, indent=2))
+                                         "repeat": args.repeat, "digests": digests, "export": exported,
+                                         "medians": medians, "speedups": speedups, "runs": runs, **reports},
+                                        indent=2))
 
 
 if __name__ == "__main__":

@@ -52,9 +52,8 @@ import datetime as dt
 import itertools
 import json
 import logging
-import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -188,21 +187,23 @@ _LARGEST = 2**53
 """Numbers beyond this lose precision in durable_rules' double arithmetic (and 1e308 is an error)."""
 
 
-def _type_check(spec: FactSpec) -> Callable[[Any], bool]:
-    """A test that a value is what the catalogue says the fact holds, and that durable_rules can compare it."""
+_Check = tuple[frozenset[type], frozenset[Any] | None, bool]
+"""(the Python types a fact may hold, the values it may take or None for any, whether it is a bounded number)."""
+
+
+def _type_check(spec: FactSpec) -> _Check:
+    """How a value is checked to be what the catalogue says the fact holds, and comparable by durable_rules."""
     if spec.type == "integer":
-        return lambda v: type(v) is int and -_LARGEST <= v <= _LARGEST
+        return frozenset({int}), None, True
     if spec.type == "number":
-        return lambda v: (type(v) is int or (type(v) is float and math.isfinite(v))) and -_LARGEST <= v <= _LARGEST
+        return frozenset({int, float}), None, True  # NaN and infinity fail the bounds
     if spec.type == "boolean":
-        return lambda v: type(v) is bool
+        return frozenset({bool}), None, False
     if spec.type == "level":
-        ranks = frozenset(LEVEL_RANK.values())
-        return lambda v: type(v) is int and v in ranks
+        return frozenset({int}), frozenset(LEVEL_RANK.values()), False
     if spec.type == "enum":
-        values = frozenset(spec.values)
-        return lambda v: type(v) is str and v in values
-    return lambda v: type(v) is str  # date (ISO text) and id
+        return frozenset({str}), frozenset(spec.values), False
+    return frozenset({str}), None, False  # date (ISO text) and id
 
 
 class FactTypeError(EngineError):
@@ -215,7 +216,8 @@ class _Registered:
 
     ruleset: CompiledRuleset
     handle: int
-    checks: dict[str, tuple[tuple[str, Callable[[Any], bool]], ...]]
+    names: dict[str, tuple[str, ...]]
+    checks: dict[str, dict[str, _Check]]
     sid: str = ""
     cases: int = 0
 
@@ -250,7 +252,7 @@ class DurableBackend:
                 if unknown or kind not in CATALOGUE:
                     msg = f"ruleset {ruleset.name} reads {kind} facts not in the fact catalogue: {unknown or kind}"
                     raise EngineError(msg)
-                checks[kind] = tuple((name, _type_check(specs[name])) for name in names)
+                checks[kind] = {name: _type_check(specs[name]) for name in names}
             for rule_name, variant in ruleset.variants.items():
                 self._host.actions[rule_name] = self._action(variant)
             definition = copy.deepcopy(ruleset.definition)
@@ -260,7 +262,7 @@ class DurableBackend:
                 self._host.actions[name] = self._never
             with _mapped_errors(f"registering ruleset {ruleset.name}"):
                 self._host.register_rulesets({ruleset.name: definition})
-            registered = _Registered(ruleset, self._host.get_ruleset(ruleset.name)._handle, checks)
+            registered = _Registered(ruleset, self._host.get_ruleset(ruleset.name)._handle, dict(ruleset.fields), checks)
             self._new_session(registered)
             self._registered[ruleset.name] = registered
 
@@ -302,23 +304,25 @@ class DurableBackend:
             except durable_rules_engine.error:
                 return 0  # the session was never used
 
-    def _encode(self, registered: _Registered, facts: CaseFacts, context: str) -> list[str]:
-        """The case's facts as durable_rules reads them, as JSON texts: items first, the case fact last.
+    def _encode(self, registered: _Registered, facts: CaseFacts, context: str) -> list[bytes]:
+        """The case's facts as durable_rules reads them, as JSON: items first, the case fact last.
 
         Raises:
             FactTypeError: a value is not of its catalogued type.
             EngineError: two items of one kind share an id.
         """
         sid = registered.sid
-        checks = registered.checks
-        texts = []
+        dumps = orjson.dumps
+        encoded = []
         for kind, items in facts.items.items():
-            kind_checks = checks.get(kind)
-            if kind_checks is None:
+            names = registered.names.get(kind)
+            if names is None:
                 continue
+            checks = registered.checks[kind]
             seen = set()
             for item in items:
-                fact = self._checked(item, kind_checks, kind, context)
+                fact = {n: item[n] for n in names if n in item}
+                self._check_values(fact, checks, kind, context)
                 item_id = item["id"]
                 if type(item_id) is not str or item_id in seen:
                     msg = f"{context}: two {kind} facts share the id {item_id!r}" if item_id in seen else (
@@ -334,28 +338,25 @@ class DurableBackend:
                 fact[ITEM_ID_FIELD] = item_id
                 fact[KIND_FIELD] = kind
                 fact["sid"] = sid
-                texts.append(orjson.dumps(fact).decode())
-        case = self._checked(facts.case, checks[CASE_KIND], CASE_KIND, context)
+                encoded.append(dumps(fact))
+        source = facts.case
+        case = {n: source[n] for n in registered.names[CASE_KIND] if n in source}
+        self._check_values(case, registered.checks[CASE_KIND], CASE_KIND, context)
         case["id"] = f"{CASE_KIND}/{facts.case_id}"
         case[KIND_FIELD] = CASE_KIND
         case["sid"] = sid
-        texts.append(orjson.dumps(case).decode())
-        return texts
+        encoded.append(dumps(case))
+        return encoded
 
     @staticmethod
-    def _checked(source: dict[str, Any], checks: tuple[tuple[str, Callable[[Any], bool]], ...], kind: str,
-                 context: str) -> dict[str, Any]:
-        fact = {}
-        for name, ok in checks:
-            value = source.get(name, _MISSING)
-            if value is _MISSING:
-                continue
-            if not ok(value):
-                msg = (f"{context}: the {kind} fact {name} holds a {type(value).__name__}, not a "
-                       f"{CATALOGUE[kind][name].type}, so durable_rules could not judge it")
+    def _check_values(fact: dict[str, Any], checks: dict[str, _Check], kind: str, context: str) -> None:
+        for name, value in fact.items():
+            types, values, bounded = checks[name]
+            if type(value) not in types or (values is not None and value not in values) or (
+                    bounded and not -_LARGEST <= value <= _LARGEST):
+                msg = (f"{context}: the {kind} fact {name} holds a {type(value).__name__} durable_rules could not "
+                       f"judge as a {CATALOGUE[kind][name].type}")
                 raise FactTypeError(msg)
-            fact[name] = value
-        return fact
 
     def evaluate(self, ruleset: CompiledRuleset, facts: CaseFacts) -> list[Firing]:
         """Assert one case's facts (items first, the case fact last) and return every rule that fired.
@@ -371,14 +372,14 @@ class DurableBackend:
         with self._lock:
             registered = self._registered[ruleset.name]
             context = f"case {facts.case_id}, ruleset {ruleset.name}"
-            texts = self._encode(registered, facts, context)
+            encoded = self._encode(registered, facts, context)
             handle = registered.handle
             variants = ruleset.variants
             fired: list[Firing] = []
             clean = False
             try:
                 with _mapped_errors(context):
-                    code, state = durable_rules_engine.assert_facts(handle, "[" + ",".join(texts) + "]")
+                    code, state = durable_rules_engine.assert_facts(handle, (b"[" + b",".join(encoded) + b"]").decode())
                     self._check_code(code, context, "asserting")
                     result = durable_rules_engine.start_action_for_state(handle, state)
                     message = result[1] if result else None
@@ -388,8 +389,8 @@ class DurableBackend:
                         matched = orjson.loads(message)[name] if variant.scope == "item" else {}
                         fired.append(Firing(variant, matched))
                         message = durable_rules_engine.complete_and_start_action(handle, state)
-                    texts.insert(0, texts.pop())  # the case fact first: no rule can fire while the items go
-                    code, _ = durable_rules_engine.retract_facts(handle, "[" + ",".join(texts) + "]")
+                    encoded.insert(0, encoded.pop())  # the case fact first: no rule can fire while the items go
+                    code, _ = durable_rules_engine.retract_facts(handle, (b"[" + b",".join(encoded) + b"]").decode())
                     self._check_code(code, context, "retracting")
                     if durable_rules_engine.start_action_for_state(handle, state) is not None:
                         msg = f"{context}: a rule fired while the case's facts were retracted"

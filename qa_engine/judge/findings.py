@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -87,15 +88,57 @@ class Finding(BaseModel):
                     "insufficient_data), order_not_yet_made (a case audited before its order was made); null otherwise.")
 
 
-def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    """Project a matched fact onto the names a rule reads, with levels shown as words."""
-    out: dict[str, Any] = {}
+_Shown = tuple[tuple[str, bool], ...]
+"""The names a rule reads of one kind of fact, sorted, each with whether it is a level (shown as a word)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What building a rule's findings needs, worked out once per compiled rule."""
+
+    case: _Shown
+    item: _Shown
+    match: _Shown
+    item_kind: str
+    match_kind: str | None
+    parameters: dict[str, Any] | None
+    templates: dict[str, str]
+
+
+_PLANS: dict[int, tuple[CompiledRule, _Plan]] = {}
+
+
+def _shown(kind: str | None, compiled: CompiledRule) -> _Shown:
+    if kind is None:
+        return ()
     specs = CATALOGUE[kind]
-    for name in sorted(names):
-        if name in fact:
-            value = fact[name]
-            out[name] = LEVEL_NAME.get(value, value) if specs[name].type == "level" else value
-    return out
+    return tuple((name, specs[name].type == "level") for name in sorted(compiled.fields.get(kind, set())))
+
+
+def _plan(compiled: CompiledRule) -> _Plan:
+    entry = _PLANS.get(id(compiled))
+    if entry is not None and entry[0] is compiled:
+        return entry[1]
+    rule = compiled.rule
+    item_kind = rule.for_each.kind if rule.for_each else CASE_KIND
+    match_kind = rule.exists.kind if rule.exists else None
+    plan = _Plan(
+        case=_shown(CASE_KIND, compiled),
+        item=_shown(item_kind, compiled),
+        match=_shown(match_kind, compiled),
+        item_kind=item_kind,
+        match_kind=match_kind,
+        parameters=dict(sorted(compiled.parameters.items())) if compiled.parameters else None,
+        templates={outcome: getattr(rule.messages, outcome) for outcome in OUTCOMES},
+    )
+    _PLANS[id(compiled)] = (compiled, plan)
+    return plan
+
+
+def _display(fact: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+    """Project a matched fact onto the names a rule reads (sorted), with levels shown as words."""
+    return {name: LEVEL_NAME.get(fact[name], fact[name]) if level else fact[name]
+            for name, level in shown if name in fact}
 
 
 def _impossible(text: str) -> str:
@@ -157,6 +200,27 @@ def encode_findings(findings: Iterable[dict[str, Any]]) -> bytes:
     return b"".join([dumps(f) + b"\n" for f in findings])
 
 
+def _checked_outcomes(firings: list[Firing], where: str) -> tuple[str | None, dict[str, dict[str, Firing]]]:
+    """The case outcome fired, or the item outcomes by item id; several, or an item with two, raise."""
+    case_outcomes = {f.variant.outcome for f in firings if f.variant.scope == "case"}
+    item_outcomes: dict[str, dict[str, Firing]] = defaultdict(dict)
+    for f in firings:
+        if f.variant.scope == "item":
+            item_outcomes[f.variant.outcome].setdefault(f.matched["i"][ITEM_ID_FIELD], f)
+    if len(case_outcomes) > 1 or (case_outcomes and item_outcomes):
+        found = sorted(case_outcomes | set(item_outcomes))
+        msg = f"{where}: several outcomes fired ({', '.join(found)})"
+        raise OutcomeInvariantError(msg)
+    ids_seen: dict[str, str] = {}
+    for outcome, items in item_outcomes.items():
+        for item_id in items:
+            if item_id in ids_seen:
+                msg = f"{where}: item {item_id} is both {ids_seen[item_id]} and {outcome}"
+                raise OutcomeInvariantError(msg)
+            ids_seen[item_id] = outcome
+    return (case_outcomes.pop() if case_outcomes else None), item_outcomes
+
+
 def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, Any], meta: dict[str, Any],
                  pseudonym: Pseudonymiser | None = None, problems: dict[str, str] | None = None) -> dict[str, Any]:
     """``reduce`` as plain data: a dict with the ``Finding`` fields, in its field order (the hot path).
@@ -169,63 +233,48 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
     """
     rule = compiled.rule
     problems = problems or {}
-    case_outcomes = {f.variant.outcome for f in firings if f.variant.scope == "case"}
-    item_outcomes: dict[str, dict[str, Firing]] = defaultdict(dict)
-    for f in firings:
-        if f.variant.scope == "item":
-            item_id = f.matched["i"][ITEM_ID_FIELD]
-            item_outcomes[f.variant.outcome].setdefault(item_id, f)
-    where = f"case {meta['case_id']}, rule {rule.id}"
-    if len(case_outcomes) > 1 or (case_outcomes and item_outcomes):
-        found = sorted(case_outcomes | set(item_outcomes))
-        msg = f"{where}: several outcomes fired ({', '.join(found)})"
-        raise OutcomeInvariantError(msg)
-    ids_seen: dict[str, str] = {}
-    for outcome, items in item_outcomes.items():
-        for item_id in items:
-            if item_id in ids_seen:
-                msg = f"{where}: item {item_id} is both {ids_seen[item_id]} and {outcome}"
-                raise OutcomeInvariantError(msg)
-            ids_seen[item_id] = outcome
-    if not case_outcomes and not item_outcomes:
+    plan = _plan(compiled)
+    if not firings:
         if compiled.default is None:
-            msg = f"{where}: no outcome fired"
+            msg = f"case {meta['case_id']}, rule {rule.id}: no outcome fired"
             raise OutcomeInvariantError(msg)
-        case_outcomes = {compiled.default}
+        case_outcome: str | None = compiled.default
+        item_outcomes: dict[str, dict[str, Firing]] = {}
+    elif len(firings) == 1 and firings[0].variant.scope == "case":
+        case_outcome = firings[0].variant.outcome
+        item_outcomes = {}
+    else:
+        case_outcome, item_outcomes = _checked_outcomes(firings, f"case {meta['case_id']}, rule {rule.id}")
 
-    case_names = compiled.fields.get(CASE_KIND, set())
-    evidence: dict[str, Any] = _display(CASE_KIND, case, case_names)
-    params = {"param": compiled.parameters}
-    case_scope = {"case": evidence}
-    if case_outcomes:
-        outcome = case_outcomes.pop()
+    evidence: dict[str, Any] = _display(case, plan.case)
+    if case_outcome is not None:
+        outcome = case_outcome
         template, reason_kind = _explain(compiled, outcome, [(CASE_KIND, "", case)], problems)
-        message = render(template or getattr(rule.messages, outcome), {**case_scope, **params})
+        message = render(template or plan.templates[outcome], {"case": evidence, "param": compiled.parameters})
     else:
         outcome = next(o for o in _ITEM_PRECEDENCE if o in item_outcomes)
         chosen = sorted(item_outcomes[outcome].values(), key=lambda f: f.matched["i"][ITEM_ID_FIELD])
-        kind = rule.for_each.kind if rule.for_each else CASE_KIND
-        other = rule.exists.kind if rule.exists else None
         listed = []
         for f in chosen:
-            entry = {"id": f.matched["i"][ITEM_ID_FIELD], **_display(kind, f.matched["i"], compiled.fields.get(kind, set()))}
-            if other and "x" in f.matched:
-                entry["answered_by"] = _display(other, f.matched["x"], compiled.fields.get(other, set()))
+            entry = {"id": f.matched["i"][ITEM_ID_FIELD], **_display(f.matched["i"], plan.item)}
+            if plan.match_kind and "x" in f.matched:
+                entry["answered_by"] = _display(f.matched["x"], plan.match)
             listed.append(pseudonym.walk(entry) if pseudonym else entry)
         evidence["items"] = listed
-        scopes = {**case_scope, **params, "item": listed[0], "match": listed[0].get("answered_by", {})}
+        scopes = {"case": evidence, "param": compiled.parameters, "item": listed[0],
+                  "match": listed[0].get("answered_by", {})}
         first = chosen[0]
-        on = [(CASE_KIND, "", case), (kind, first.matched["i"][ITEM_ID_FIELD], first.matched["i"])]
-        if other and "x" in first.matched:
-            on.append((other, first.matched["x"][ITEM_ID_FIELD], first.matched["x"]))
+        on = [(CASE_KIND, "", case), (plan.item_kind, first.matched["i"][ITEM_ID_FIELD], first.matched["i"])]
+        if plan.match_kind and "x" in first.matched:
+            on.append((plan.match_kind, first.matched["x"][ITEM_ID_FIELD], first.matched["x"]))
         template, reason_kind = _explain(compiled, outcome, on, problems)
-        template = template or getattr(rule.messages, outcome)
+        template = template or plan.templates[outcome]
         message = render(template, scopes, count=len(chosen))
         if len(chosen) > 1 and "{count}" not in template:
             more = f" (and {len(chosen) - 1} more)"
             message = message[:-1] + more + "." if message.endswith(".") else message + more
-    if compiled.parameters:
-        evidence["parameters"] = dict(sorted(compiled.parameters.items()))
+    if plan.parameters is not None:
+        evidence["parameters"] = plan.parameters
     return {
         "case_id": meta["case_id"],
         "rule_id": rule.id,
