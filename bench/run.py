@@ -73,7 +73,8 @@ from qa_engine.rulepack.load import load_policy, load_rules
 
 pack = load_rules(None)
 auditor = Auditor(pack, load_policy(None, pack), dt.date(2016, 2, 15))
-rulesets, rules, evaluate = auditor.compiled.rulesets, auditor.compiled.rules, auditor.backend.evaluate
+rulesets, evaluate = auditor.compiled.rulesets, auditor.backend.evaluate
+defaults = {rule_id: getattr(rule, "default", None) for rule_id, rule in auditor.compiled.rules.items()}
 precedence = ("not_met", "insufficient_data", "met")
 cpu = 0.0
 cases = 0
@@ -84,20 +85,21 @@ for raw in read_inputs([sys.argv[1]]):
         continue
     facts = derive(record, auditor.as_of, auditor.calendar, auditor.policy.settings)
     start = time.process_time()
-    by_rule = {rule_id: [] for rule_id in rules}
+    outcomes = dict(defaults)
+    items = {}
     for ruleset in rulesets:
         for firing in evaluate(ruleset, facts):
-            by_rule[firing.variant.rule_id].append(firing)
-    outcomes = []
-    for rule_id, firings in by_rule.items():
-        case = [f.variant.outcome for f in firings if f.variant.scope == "case"]
-        items = {f.variant.outcome for f in firings if f.variant.scope == "item"}
-        outcomes.append(case[0] if case else next((o for o in precedence if o in items), None)
-                        or getattr(rules[rule_id], "default", None))
+            variant = firing.variant
+            if variant.scope == "case":
+                outcomes[variant.rule_id] = variant.outcome
+            else:
+                items.setdefault(variant.rule_id, set()).add(variant.outcome)
+    for rule_id, fired in items.items():
+        outcomes[rule_id] = next(o for o in precedence if o in fired)
     cpu += time.process_time() - start
     cases += 1
-    for rule_id, outcome in zip(by_rule, outcomes):
-        tally[rule_id, outcome] = tally.get((rule_id, outcome), 0) + 1
+    for key in outcomes.items():
+        tally[key] = tally.get(key, 0) + 1
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"cpu_seconds": cpu, "cases": cases, "own_mb": own / 1024, "worker_mb": 0, "exit": 0,
                   "outcomes": sorted([*key, n] for key, n in tally.items())}), file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import math
 import random
 
@@ -116,6 +117,21 @@ def test_a_field_outside_the_catalogue_is_refused_at_registration():
         get_backend().register(ruleset)
 
 
+def test_item_facts_are_read_from_a_firing_message_without_the_case_fact():
+    """Only the item facts of a message are parsed; a message not shaped as expected is parsed whole."""
+    from qa_engine.judge.durable_adapter import _item_facts
+
+    case = '{"id": "case/K,\\"i\\":{", "_k": "case", "sid": "0"}'
+    item = '{"id": "failure/F-1", "_id": "F-1", "rating": 2.5}'
+    answer = '{"id": "response/R-1", "_id": "R-1"}'
+
+    assert {"i": json.loads(item)} == _item_facts(f'{{"r#m":{{"c":{case},"i":{item}}}}}', "r#m")
+    assert {"i": json.loads(item), "x": json.loads(answer)} == _item_facts(
+        f'{{"r#m":{{"c":{case},"i":{item},"x":{answer}}}}}', "r#m")
+    assert {"x": json.loads(answer), "i": json.loads(item)} == _item_facts(
+        f'{{"r#m":{{"c":{case},"x":{answer},"i":{item}}}}}', "r#m")
+
+
 def test_direct_and_stock_paths_fire_the_same_on_both_compilations(pack, example_records):
     """Driving the C functions directly (one assert_facts, our action loop, one session reused) fires exactly
     what durable_rules' own Host path fires (one assert_fact at a time, its own loop, a session per case)."""
@@ -132,10 +148,10 @@ def test_direct_and_stock_paths_fire_the_same_on_both_compilations(pack, example
 
 
 def _comparable(firings):
-    """Firings as (variant, matched facts without the session id); the direct path reads matched facts only for
-    firings judged per item (a firing judged per case is judged on the case fact, which reduce reads itself)."""
-    return sorted(repr((f.variant, {a: {k: v for k, v in m.items() if k != "sid"} for a, m in f.matched.items()}
-                        if f.variant.scope == "item" else {})) for f in firings)
+    """Firings as (variant, matched item facts without the session id); the direct path reads only the item facts
+    of firings judged per item (a firing's case fact is the case's own, which reduce reads itself)."""
+    return sorted(repr((f.variant, {a: {k: v for k, v in m.items() if k != "sid"} for a, m in f.matched.items()
+                                    if a != "c"} if f.variant.scope == "item" else {})) for f in firings)
 
 
 def test_state_does_not_accumulate_across_cases(pack, example_records, monkeypatch):

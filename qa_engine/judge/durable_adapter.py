@@ -56,7 +56,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import durable_rules_engine
 import orjson
@@ -65,7 +65,7 @@ from durable import engine
 from qa_engine.base.errors import EngineError, EngineLimitError
 from qa_engine.facts.derive import CASE_KIND, CATALOGUE, CaseFacts, FactSpec
 from qa_engine.records.model import LEVEL_RANK
-from qa_engine.rulepack.compile import KIND_FIELD, CompiledRuleset, Variant
+from qa_engine.rulepack.compile import CASE_ALIAS, KIND_FIELD, CompiledRuleset, Variant
 
 # durable_rules logs a traceback (through the logging module) for any exception inside an action,
 # then hands the exception back to the caller, which raises it: silence the duplicate, keep the raise.
@@ -110,12 +110,40 @@ def durable_version() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
-class Firing:
-    """One durable_rules action: which compiled rule fired, and the facts it matched, by alias."""
+class Firing(NamedTuple):
+    """One durable_rules action: which compiled rule fired, and the facts it matched, by alias.
+
+    From the direct path, ``matched`` holds only the item facts (aliases ``i`` and ``x``) of a firing
+    judged per item, and nothing for one judged per case (reduce reads the case fact itself).
+    """
 
     variant: Variant
     matched: dict[str, dict[str, Any]]
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _item_facts(message: str, name: str) -> dict[str, dict[str, Any]]:
+    """The item facts (``i``, and ``x`` if matched) of a firing message ``{"NAME":{"c":{...},"i":{...},"x":{...}}}``.
+
+    Only those are parsed, not the case fact before them (most of the message): ``,"i":{`` can only be
+    structure, since a quote inside a JSON string is always escaped. Anything unexpected parses it all.
+    """
+    try:
+        start = message.index(',"i":{', len(name) + 4)
+        if message.find(',"x":{', 0, start) != -1:
+            raise ValueError("x before i")
+        item, end = _raw_decode(message, start + 5)
+        matched = {"i": item}
+        if message.startswith(',"x":{', end):
+            matched["x"] = _raw_decode(message, end + 5)[0]
+        elif not message.startswith("}}", end):
+            raise ValueError(message[end:end + 10])
+    except ValueError:
+        whole = orjson.loads(message)[name]
+        return {alias: fact for alias, fact in whole.items() if alias != CASE_ALIAS}
+    return matched
 
 
 _ITEM_LABELS = {"failure": "contact", "absence": "contact", "enforcement": "enforcement action",
@@ -316,32 +344,36 @@ class DurableBackend:
         encoded = []
         for kind, items in facts.items.items():
             names = registered.names.get(kind)
-            if names is None:
+            if names is None or not items:
                 continue
             checks = registered.checks[kind]
             seen = set()
             for item in items:
                 fact = {n: item[n] for n in names if n in item}
-                self._check_values(fact, checks, kind, context)
+                for name, value in fact.items():
+                    types, values, bounded = checks[name]
+                    if type(value) not in types or (values is not None and value not in values) or (
+                            bounded and not -_LARGEST <= value <= _LARGEST):
+                        self._refuse(kind, name, value, context)
                 item_id = item["id"]
                 if type(item_id) is not str or item_id in seen:
-                    msg = f"{context}: two {kind} facts share the id {item_id!r}" if item_id in seen else (
-                        f"{context}: a {kind} fact's id is not text")
-                    error = EngineError(msg)
-                    if item_id in seen:
-                        error.reason = _duplicate_reason(kind, item_id)  # the case is rejected with this
-                    raise error
+                    self._refuse_id(kind, item_id, item_id in seen, context)
                 seen.add(item_id)
                 # durable_rules treats facts with the same "id" in a session as one fact, so the id
                 # is made unique across kinds.
-                fact["id"] = f"{kind}/{item_id}"
+                fact["id"] = kind + "/" + item_id
                 fact[ITEM_ID_FIELD] = item_id
                 fact[KIND_FIELD] = kind
                 fact["sid"] = sid
                 encoded.append(dumps(fact))
         source = facts.case
+        checks = registered.checks[CASE_KIND]
         case = {n: source[n] for n in registered.names[CASE_KIND] if n in source}
-        self._check_values(case, registered.checks[CASE_KIND], CASE_KIND, context)
+        for name, value in case.items():
+            types, values, bounded = checks[name]
+            if type(value) not in types or (values is not None and value not in values) or (
+                    bounded and not -_LARGEST <= value <= _LARGEST):
+                self._refuse(CASE_KIND, name, value, context)
         case["id"] = f"{CASE_KIND}/{facts.case_id}"
         case[KIND_FIELD] = CASE_KIND
         case["sid"] = sid
@@ -349,14 +381,19 @@ class DurableBackend:
         return encoded
 
     @staticmethod
-    def _check_values(fact: dict[str, Any], checks: dict[str, _Check], kind: str, context: str) -> None:
-        for name, value in fact.items():
-            types, values, bounded = checks[name]
-            if type(value) not in types or (values is not None and value not in values) or (
-                    bounded and not -_LARGEST <= value <= _LARGEST):
-                msg = (f"{context}: the {kind} fact {name} holds a {type(value).__name__} durable_rules could not "
-                       f"judge as a {CATALOGUE[kind][name].type}")
-                raise FactTypeError(msg)
+    def _refuse(kind: str, name: str, value: Any, context: str) -> None:
+        msg = (f"{context}: the {kind} fact {name} holds a {type(value).__name__} durable_rules could not "
+               f"judge as a {CATALOGUE[kind][name].type}")
+        raise FactTypeError(msg)
+
+    @staticmethod
+    def _refuse_id(kind: str, item_id: Any, repeated: bool, context: str) -> None:
+        if not repeated:
+            msg = f"{context}: a {kind} fact's id is not text"
+            raise EngineError(msg)
+        error = EngineError(f"{context}: two {kind} facts share the id {item_id!r}")
+        error.reason = _duplicate_reason(kind, item_id)  # the case is rejected with this
+        raise error
 
     def evaluate(self, ruleset: CompiledRuleset, facts: CaseFacts) -> list[Firing]:
         """Assert one case's facts (items first, the case fact last) and return every rule that fired.
@@ -386,7 +423,7 @@ class DurableBackend:
                     while message is not None:
                         name = message[2:message.index('"', 2)]
                         variant = variants[name]
-                        matched = orjson.loads(message)[name] if variant.scope == "item" else {}
+                        matched = _item_facts(message, name) if variant.scope == "item" else {}
                         fired.append(Firing(variant, matched))
                         message = durable_rules_engine.complete_and_start_action(handle, state)
                     encoded.insert(0, encoded.pop())  # the case fact first: no rule can fire while the items go

@@ -7,7 +7,7 @@ generated cases. A rule missing here, or whose hint it cannot give, gets a defau
 
 COMMONEST_OUTCOME: dict[str, str] = {
     "1.1-assessment-after-significant-change": "not_applicable",
-    "1.1-assessment-reviewed": "not_applicable",
+    "1.1-assessment-reviewed": "met",
     "1.1-initial-assessment-timely": "met",
     "1.1-likelihood-of-reoffending-recorded": "met",
     "1.1-practice-judgement": "not_applicable",
@@ -41,7 +41,7 @@ COMMONEST_OUTCOME: dict[str, str] = {
     "3.1-safety-wellbeing-reviewed": "not_applicable",
     "3.2-practice-judgement": "not_applicable",
     "3.2-safety-plan-contingency": "met",
-    "3.2-safety-plan-in-place": "met",
+    "3.2-safety-plan-in-place": "not_applicable",
     "3.2-safety-plan-reviewed": "not_applicable",
     "3.3-needs-referred": "not_applicable",
     "3.3-practice-judgement": "not_applicable",
