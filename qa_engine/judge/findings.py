@@ -155,6 +155,8 @@ def _explain(compiled: CompiledRule, outcome: str, facts: list[tuple[str, str, d
     outcome left unfired) words a finding exactly as the full one.
     """
     rule = compiled.rule
+    if not problems and not rule.absent:  # nothing to explain: what the code below gives then, found quickly
+        return None, "missing_data" if outcome == "insufficient_data" else "practice" if outcome == "not_met" else None
     tested = compiled.tested
     if outcome == "insufficient_data":
         if any(name not in facts[0][2] for name in rule.requires):
