@@ -135,10 +135,16 @@ def _plan(compiled: CompiledRule) -> _Plan:
     return plan
 
 
-def _display(fact: dict[str, Any], shown: _Shown) -> dict[str, Any]:
+def _project(fact: dict[str, Any], shown: _Shown) -> dict[str, Any]:
     """Project a matched fact onto the names a rule reads (sorted), with levels shown as words."""
     return {name: LEVEL_NAME.get(fact[name], fact[name]) if level else fact[name]
             for name, level in shown if name in fact}
+
+
+def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """``_project`` for a kind of fact and a set of names (what tests render messages with)."""
+    specs = CATALOGUE[kind]
+    return _project(fact, tuple((name, specs[name].type == "level") for name in sorted(names)))
 
 
 def _impossible(text: str) -> str:
@@ -248,7 +254,7 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
     else:
         case_outcome, item_outcomes = _checked_outcomes(firings, f"case {meta['case_id']}, rule {rule.id}")
 
-    evidence: dict[str, Any] = _display(case, plan.case)
+    evidence: dict[str, Any] = _project(case, plan.case)
     if case_outcome is not None:
         outcome = case_outcome
         template, reason_kind = _explain(compiled, outcome, [(CASE_KIND, "", case)], problems)
@@ -258,9 +264,9 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
         chosen = sorted(item_outcomes[outcome].values(), key=lambda f: f.matched["i"][ITEM_ID_FIELD])
         listed = []
         for f in chosen:
-            entry = {"id": f.matched["i"][ITEM_ID_FIELD], **_display(f.matched["i"], plan.item)}
+            entry = {"id": f.matched["i"][ITEM_ID_FIELD], **_project(f.matched["i"], plan.item)}
             if plan.match_kind and "x" in f.matched:
-                entry["answered_by"] = _display(f.matched["x"], plan.match)
+                entry["answered_by"] = _project(f.matched["x"], plan.match)
             listed.append(pseudonym.walk(entry) if pseudonym else entry)
         evidence["items"] = listed
         scopes = {"case": evidence, "param": compiled.parameters, "item": listed[0],
