@@ -276,9 +276,17 @@ def report(run_dir: Path, more_forms: tuple[Path, ...], compare: Path | None, ju
         _echo_judgements(result)
         click.echo(f"Judged {result.counts['audited']} cases again with the audit forms' answers; wrote findings.jsonl, "
                    f"summary.json, judgements.json and the report to {run_dir}")
+        if result.earlier_moved_to is not None:
+            click.echo(f"The run judged before is kept, whole, in {result.earlier_moved_to}.")
         return
+    from qa_engine.run.folder import acquire
+
     try:
-        written = build_report(run_dir, compare)
+        lock = acquire(run_dir)  # never while an audit is writing (and swapping) this folder
+        try:
+            written = build_report(run_dir, compare)
+        finally:
+            lock.release()
     except QAEngineError as exc:
         _fail(exc.message)
         return

@@ -226,3 +226,18 @@ def test_the_audit_date_is_stated_and_an_old_export_draws_a_warning(tmp_path):
                                      "--out", str(tmp_path / "given"), "--jobs", "1"])
     assert "Audit date:" not in given.output and "Warning" not in given.output
     assert "--as-of" not in (tmp_path / "given" / "report.md").read_text()
+
+
+def test_report_rebuild_waits_for_no_audit_it_refuses_while_one_writes_the_folder(tmp_path):
+    out = _finished(tmp_path)
+    holder = open_run_folder(out, [str(EXAMPLE_CASELOAD)])
+    try:
+        refused = CliRunner().invoke(cli, ["report", str(out)])
+    finally:
+        holder.abandon()
+        holder.release()
+    rebuilt = CliRunner().invoke(cli, ["report", str(out)])
+
+    assert refused.exit_code == 2 and "another qa-engine run" in refused.output
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert verify_run(out).ok

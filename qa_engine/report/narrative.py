@@ -205,9 +205,9 @@ def markdown(data) -> str:
                        f"{in_words(section.met, judged)} {counts_note(section)}."
                        + change_note(section, before_sections.get(section.section)))
     if strengths:
-        out.append(f"- Strongest: {', '.join(ch.criterion.title.lower() for ch in strengths)}.")
+        out.append(f"- Strongest: {'; '.join(ch.criterion.title.lower() for ch in strengths)}.")
     if areas:
-        out.append(f"- Most in need of improvement: {', '.join(ch.criterion.title.lower() for ch in areas)}.")
+        out.append(f"- Most in need of improvement: {'; '.join(ch.criterion.title.lower() for ch in areas)}.")
     sections = [sec for sec in s.sections if sec.section != "OM"]
     for number, section in enumerate(sections, start=1):
         out += ["", f"## {number}. {section.section_title}", ""]
@@ -236,7 +236,7 @@ def markdown(data) -> str:
         f"enough, strongest first by the lower end of the 95% interval; at most {LIMIT}.",
         f"- Areas requiring improvement: criteria with at least {MIN_CASES} judged cases and under "
         f"{percent(AREA_BELOW)} good enough, weakest first by the upper end of the interval; at most {LIMIT}.",
-        "- Proportions are phrased by qa_engine.describe_proportion (its table is in qa_engine/phrases.py).",
+        "- Proportions are phrased by qa_engine.describe_proportion (its table is in qa_engine/judge/phrases.py).",
     ]
     if data.previous is not None:
         out.append(f"- Compared with the audit as of {data.previous.as_of}.")
