@@ -2,7 +2,8 @@
 
 Exit codes: 0 the run completed; 1 ``--fail-on`` was given and a not-met finding at or above that
 severity exists (or, for ``rules test``, a case failed; for ``validate``, a record was rejected);
-2 a usage, rule, policy or input-file error (a message on stderr, never a traceback).
+2 a usage, rule, policy or input-file error (a message on stderr, never a traceback); 3 ``audit`` read too
+little to be trusted (no record audited, or more than --max-rejected of them rejected).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from qa_engine.trust.pseudonyms import ENV_KEY
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_READ_TOO_LITTLE = 3
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 SEVERITIES = ("low", "medium", "high")
@@ -86,8 +88,8 @@ def _mapping_option(function):
     """--mapping, shared by audit, validate and export-csv."""
     return click.option("--mapping", "mapping_path", type=_MappingPath(),
                         help="How the tables of a CSV folder or .xlsx workbook become case records: a mapping file, or "
-                             "the name of a shipped one (flat, cld-like). A folder in qa_engine's flat layout needs "
-                             "none.")(function)
+                             "the name of a shipped one (flat, cld-like, cld-warehouse). A folder in qa_engine's flat "
+                             "layout needs none.")(function)
 
 
 def _load_mapping(path: Path | None):
@@ -172,10 +174,14 @@ def _log_options_after_commands(group: click.Group) -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the cores available). The output is the same for any number.")
 @_judgements_option
+@click.option("--max-rejected", type=click.FloatRange(0, 100), default=50, show_default=True, metavar="PERCENT",
+              help="Exit 3 (the export could not be read) if more than this percentage of the records is rejected; "
+                   "a run that audits no record always exits 3.")
 def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
-          max_depth: int, mapping_path: Path | None, jobs: int | None, judgements: tuple[Path, ...]) -> None:
+          max_depth: int, mapping_path: Path | None, jobs: int | None, judgements: tuple[Path, ...],
+          max_rejected: float) -> None:
     """Audit case records and write the findings and report to --out.
 
     INPUTS are JSON or JSON Lines files, - for stdin, folders of CSV files, or .xlsx workbooks (read
@@ -214,7 +220,7 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
                            sample=sample, seed=seed, report=not no_report, compare=compare,
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
                            jobs=jobs or default_jobs(), progress=True, mapping=mapping,
-                           judgements=list(judgements) or None)
+                           judgements=list(judgements) or None, max_rejected=max_rejected / 100)
     from qa_engine.report.narrative import audit_date_lines
 
     written = [out_dir / name for name in REPORT_FILES if name in result.run["outputs"]]
@@ -227,11 +233,21 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         rows = counts["unmatched_rows"]
         click.echo(f"  {rows} table {'row' if rows == 1 else 'rows'} joined no case and "
                    f"{'was' if rows == 1 else 'were'} not audited (see rejected.jsonl).")
+    if counts.get("out_of_scope"):
+        named = ", ".join(f"{code} {n}" for code, n in (result.run.get("out_of_scope") or {}).items())
+        click.echo(f"  {counts['out_of_scope']} disposals outside the rule pack's scope were not judged ({named}).")
     for crit in result.summary.criteria:
         judged = crit.met + crit.not_met
         share = f"{crit.met} of {judged} cases met" if judged else "no case applicable"
         extra = f", {crit.insufficient_data} with insufficient data" if crit.insufficient_data else ""
         click.echo(f"  {crit.criterion:<4} {crit.title:<40} {share}{extra}")
+    cover = result.run.get("coverage")
+    if cover:
+        from qa_engine.facts.parts import PART_NAMES
+
+        unknown = sum(e["rules"] - e["judgeable"] for e in cover["criteria"].values())
+        click.echo(f"  This export has no table of {', '.join(PART_NAMES.get(p, p) for p in cover['not_exported'])}: "
+                   f"{unknown} checks cannot be judged from it (insufficient data; see report.md).")
     if "not_sampled" in counts:
         click.echo(f"  (a sample of {counts['audited']} stratified by order type, seed {seed}; "
                    f"{counts['not_sampled']} valid records not sampled)")
@@ -242,6 +258,9 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
     click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl, run.json{extra} to {out_dir}")
     if result.earlier_moved_to is not None:
         click.echo(f"The earlier run that was in {out_dir} is kept, whole, in {result.earlier_moved_to}.")
+    if result.read_too_little:
+        click.echo(f"Error: {result.read_too_little} Look in {out_dir / 'rejected.jsonl'}.", err=True)
+        sys.exit(EXIT_READ_TOO_LITTLE)
     if fail_on and result.worst_not_met and SEVERITY_RANK[result.worst_not_met] >= SEVERITY_RANK[fail_on]:
         sys.exit(EXIT_FINDINGS)
 
@@ -588,7 +607,7 @@ def mapping_init(export: Path, out: Path, force: bool) -> None:
 def mapping_check(mapping_file: Path) -> None:
     """Check a mapping file against the schema and the case record (every table, field, code and join it names).
 
-    MAPPING_FILE is a file, or the name of a mapping shipped with qa_engine (flat, cld-like)."""
+    MAPPING_FILE is a file, or the name of a mapping shipped with qa_engine (flat, cld-like, cld-warehouse)."""
     try:
         loaded = _load_mapping(mapping_file)
     except QAEngineError as exc:

@@ -162,3 +162,61 @@ class TestOtherCommands:
 
         assert 1 == result.exit_code
         assert "FAIL 1.2-plan-reviewed not_met_never_reviewed" in result.stdout
+
+
+class TestReadTooLittle:
+    """A run that read too little of its input exits 3, and says so first in the terminal and the report."""
+
+    def test_every_record_rejected_exits_3_and_the_report_opens_with_it(self, runner, tmp_path):
+        broken = tmp_path / "broken.jsonl"
+        broken.write_text('{"case_id": "A-1"}\n{"case_id": "A-2"}\n', encoding="utf-8")
+        result = _audit(runner, tmp_path / "out", inputs=(str(broken),))
+        assert 3 == result.exit_code, result.output
+        assert ("Error: The export could not be read: none of its 2 records could be audited (see rejected.jsonl for "
+                "each one's reason). The first: ") in result.stderr
+        report = (tmp_path / "out" / "report.md").read_text(encoding="utf-8").splitlines()
+        assert report[2].startswith("> **Not to be relied on: The export could not be read: none of its 2 records")
+        html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+        assert html.index("Not to be relied on: The export could not be read") < html.index("<main>")
+        run = json.loads((tmp_path / "out" / "run.json").read_text())
+        assert run["complete"] is True and run["read_too_little"].startswith("The export could not be read")
+
+    def test_an_empty_input_exits_3(self, runner, tmp_path):
+        empty = tmp_path / "empty.jsonl"
+        empty.write_text("", encoding="utf-8")
+        result = _audit(runner, tmp_path / "out", inputs=(str(empty),))
+        assert 3 == result.exit_code
+        assert "it holds no case record" in result.stderr
+
+    def test_the_rejected_share_over_max_rejected_exits_3_and_under_it_0(self, runner, tmp_path):
+        lines = EXAMPLE_CASELOAD.read_text(encoding="utf-8").splitlines()[:4]
+        mixed = tmp_path / "mixed.jsonl"
+        mixed.write_text("\n".join(lines[:1] + ['{"case_id": "X-1"}'] * 3) + "\n", encoding="utf-8")
+        over = _audit(runner, tmp_path / "a", "--no-report", inputs=(str(mixed),))
+        assert 3 == over.exit_code
+        assert "3 of its 4 records (75%) could not be audited, over the limit of 50% (--max-rejected)" in over.stderr
+        assert 0 == _audit(runner, tmp_path / "b", "--no-report", "--max-rejected", "80", inputs=(str(mixed),)).exit_code
+        half = tmp_path / "half.jsonl"
+        half.write_text("\n".join([*lines[:2], '{"case_id": "X-1"}', '{"case_id": "X-2"}']) + "\n", encoding="utf-8")
+        assert 0 == _audit(runner, tmp_path / "c", "--no-report", inputs=(str(half),)).exit_code
+        assert 3 == _audit(runner, tmp_path / "d", "--no-report", "--max-rejected", "49",
+                           inputs=(str(half),)).exit_code
+
+    def test_read_too_little_comes_before_fail_on(self, runner, tmp_path):
+        broken = tmp_path / "broken.jsonl"
+        broken.write_text('{"case_id": "A-1"}\n', encoding="utf-8")
+        assert 3 == _audit(runner, tmp_path / "out", "--fail-on", "low", inputs=(str(broken),)).exit_code
+
+    def test_a_saved_export_that_rejects_most_cases_exits_3(self, runner, tmp_path):
+        """Example 6 of issue 14: a plans table re-saved month-first holds most cases back: not a green run."""
+        import shutil
+
+        from .test_saved_exports import _edit_column, _us_date
+
+        export = tmp_path / "export"
+        shutil.copytree(EXAMPLES / "cld-like-export", export)
+        for column in ("stageStartDate", "stageEndDate"):
+            _edit_column(export / "asset_plus.csv", column, _us_date)
+        result = _audit(runner, tmp_path / "out", "--no-report", "--mapping", "cld-like", inputs=(str(export),))
+        assert 3 == result.exit_code, result.output
+        assert "can only be month-first" in result.stderr

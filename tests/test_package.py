@@ -81,7 +81,7 @@ def test_audit_example_and_shipped_mapping_names_work_from_another_folder(tmp_pa
 
     result = runner.invoke(cli, ["mapping", "check", "cld-lik"])
     assert result.exit_code == 2
-    assert "no file 'cld-lik', and no shipped mapping of that name (shipped: cld-like, flat)" in result.output
+    assert "no file 'cld-lik', and no shipped mapping of that name (shipped: cld-like, cld-warehouse, flat)" in result.output
 
     result = runner.invoke(cli, ["audit", "--example", "x.jsonl", "--out", "out2"])
     assert result.exit_code == 2

@@ -54,7 +54,7 @@ def test_sentinels_never_reach_logs_or_findings(tmp_path, example_records):
     out = tmp_path / "out"
 
     result = CliRunner().invoke(cli, ["--log-format", "json", "--log-level", "debug", "audit", str(path),
-                                      "--as-of", EXAMPLE_AS_OF, "--out", str(out)])
+                                      "--as-of", EXAMPLE_AS_OF, "--out", str(out), "--max-rejected", "100"])
     validated = CliRunner().invoke(cli, ["--log-format", "json", "validate", str(path)])
 
     assert 0 == result.exit_code, result.output

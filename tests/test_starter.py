@@ -382,3 +382,69 @@ def test_a_data_row_in_place_of_the_header_maps_nothing(tmp_path):
     _write_csv(folder / "contacts.csv", [["C-1", "K-1", "16/02/2016", "Date", "2"], ["C-1", "K-2", "17/02/2016", "x", "3"]])
     contacts = _tables(starter_mapping(folder))["contacts"]
     assert not contacts.get("columns")
+
+
+def test_the_cld_warehouse_layout_drafts_the_link_table_join(tmp_path):
+    """An AssetPlus table holding no case key joins through link_intervention_programme_asset, whose columns are
+    named differently (assetID for assessmentID): the starter drafts the via join from the values both hold."""
+    from .make_cld_warehouse_example import write_export
+
+    folder = tmp_path / "cld"
+    write_export(folder)
+    starter = starter_mapping(folder)
+    from qa_engine.base.yamlfile import TextKeyLoader  # "on" stays text, as load_mapping reads it
+
+    assessments = yaml.load(starter.text, Loader=TextKeyLoader)["tables"]["assessments"]
+    assert assessments["via"] == {"file": "link_intervention_programme_asset.csv", "on": {"assetID": "assessmentID"}}
+    assert assessments["join"] == {"order.order_id": "interventionProgrammeID"}
+    assert assessments["columns"]["assessment_id"] == "assessmentID"
+    assert "link_intervention_programme_asset.csv" not in "".join(
+        line for line in starter.text.splitlines() if line.lstrip().startswith("# TODO table"))
+
+
+def test_a_header_with_digits_is_a_header_and_a_long_code_is_a_code(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _write_csv(folder / "cases.csv", [["Case Ref", "Order ID", "kpi4MHDateScreened", "Disposal Type", "termMonths2"],
+                                      ["C-1", "O-1", "01/02/2016", "NO_FURTHER_ACTION_OUTCOME_22_WITH_YJS_INVOLVEMENT",
+                                       "6"],
+                                      ["C-2", "O-2", "", "REFERRAL_ORDER", "12"]])
+    starter = starter_mapping(folder)
+    record = _tables(starter)["record"]["columns"]
+    assert record["order.order_type"]["values"] == {"NO_FURTHER_ACTION_OUTCOME_22_WITH_YJS_INVOLVEMENT": "TODO",
+                                                    "REFERRAL_ORDER": "referral_order"}
+    assert 'TODO column "kpi4MHDateScreened": no field matched' in starter.text
+    assert "does the file start with its header row" not in starter.text
+    data_row = tmp_path / "data"
+    data_row.mkdir()
+    _write_csv(data_row / "cases.csv", [["C-1", "O-1", "01/02/2016", "REFERRAL_ORDER", "6"]])
+    assert "does the file start with its header row" in starter_mapping(data_row).text
+
+
+def test_a_starter_warns_about_what_a_save_did(tmp_path):
+    """Formulas never calculated, a month-first date column, and ids that lost their leading zeros are named."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    cases = book.active
+    cases.title = "cases"
+    cases.append(["Case Ref", "Order ID", "Sentence Date", "PSR Due"])
+    cases.append(["0001", "O-1", "15/02/2016", "=WORKDAY(C2,15)"])
+    cases.append(["0002", "O-2", "16/02/2016", "=WORKDAY(C3,15)"])
+    for row in (2, 3):
+        cases.cell(row, 1).data_type = "s"
+        cases.cell(row, 3).data_type = "s"
+    contacts = book.create_sheet("contacts")
+    contacts.append(["Case Ref", "Contact ID", "Contact Date", "Outcome"])
+    contacts.append(["1", "K-1", "11/20/2015", "ATT"])
+    contacts.append(["2", "K-2", "11/06/2015", "ATT"])
+    for row in (2, 3):
+        contacts.cell(row, 1).data_type = "s"
+    book.save(tmp_path / "export.xlsx")
+    text = starter_mapping(tmp_path / "export.xlsx").text
+    assert ('# WARNING: column "PSR Due" of "cases" holds formulas never calculated ("=WORKDAY(C2,15)"): open and '
+            "save the file in Excel before auditing") in text
+    assert ('# WARNING: column "Contact Date" of "contacts" holds "11/20/2015", which can only be month-first '
+            "(mm/dd/yyyy, as a US-locale tool writes dates): its other dates are ambiguous") in text
+    assert ('# WARNING: the ids in column "Case Ref" of "contacts" match those of the record table only once leading '
+            "zeros are ignored (0001 and 1)") in text

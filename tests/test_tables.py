@@ -451,9 +451,17 @@ def test_a_row_joining_two_cases_and_a_case_without_its_child_row_are_reported(t
     orders = ORDERS + "O-3,C-1,YRO,05/02/2016\nO-4,C-5,YRO,05/02/2016\n"
     contacts = CONTACTS.replace("Order ID", "Child ID").replace(",O-1,", ",C-1,").replace(",O-2,", ",C-2,")
     folder = _folder(tmp_path, {"orders.csv": orders, "children.csv": CHILDREN, "contacts.csv": contacts})
-    first, _, third, fourth, *_ = _read(folder, _mapping(tmp_path, data))
-    assert isinstance(first, CaseRecord)
-    assert "row 2 joins this case and also an earlier case" in third.problems[0].reason
+    first, second, third, fourth, *rest = _read(folder, _mapping(tmp_path, data))
+    # child C-1 has orders O-1 and O-3: contacts joined on the child cannot be told apart between them, so neither
+    # order is judged with the other's contacts (issue 14: C1 was audited with C2's assessment)
+    for held in (first, third):
+        assert isinstance(held, Rejection)
+        assert held.problems[0].reason == (
+            f'{folder / "contacts.csv"} joins its rows on the child\'s id (column "Child ID"), and this child has 2 '
+            "orders in orders.csv, so which order each row belongs to cannot be told: the case is not judged with "
+            "another order's rows. Join the table on the order (through its link table, with via)")
+    assert isinstance(second, CaseRecord) and [c.contact_id for c in second.contacts] == ["K-3"]
+    assert not any(r.kind == "unmatched_row" and "contacts.csv" in r.source for r in rest)
     assert fourth.problems[0].reason == 'children.csv has no row for this case (joined on column "Child ID")'.replace(
         "children.csv", str(folder / "children.csv"))
 
@@ -603,11 +611,12 @@ def test_repeated_link_rows_and_shared_one_per_case_rows(tmp_path):
                                "columns": {"psr_requested_date": "Requested"}}
     folder = _folder(tmp_path, {"orders.csv": ORDERS + "O-3,C-1,YRO,05/02/2016\n", "children.csv": CHILDREN,
                                 "contacts.csv": CONTACTS, "asset.csv": "assessmentID\nA-1\n",
-                                "link.csv": "asset,programme\nA-1,O-1\nA-1,O-1\n",
+                                "link.csv": "asset,programme\nA-1,O-2\nA-1,O-2\n",
                                 "psr.csv": "Child ID,Requested\nC-1,01/01/2016\n"})
-    one, _, three, *_ = _read(folder, _mapping(tmp_path, data))
-    assert [a.assessment_id for a in one.assessments] == ["A-1"]  # the repeated link row adds it once
-    assert "psr.csv row 2 joins this case and also an earlier case" in three.problems[0].reason
+    one, two, three, *_ = _read(folder, _mapping(tmp_path, data))
+    assert [a.assessment_id for a in two.assessments] == ["A-1"]  # the repeated link row adds it once
+    for held in (one, three):  # child C-1 has two orders: whose report the one row is cannot be told
+        assert "psr.csv joins its rows on the child's id" in held.problems[0].reason
 
 
 def test_a_case_row_with_shifted_cells_reports_only_that(tmp_path):
@@ -669,3 +678,56 @@ def test_text_nulls_separators_unknown_encodings_and_a_missing_order_row(tmp_pat
     assert one.order.order_type.value == "youth_rehabilitation_order"
     assert any(p.reason.endswith('order_types.csv has no row for this case (joined on column "Order ID")')
                for p in two.problems)
+
+
+def test_two_tables_can_feed_one_list_and_an_empty_list_row_is_no_item(tmp_path):
+    """Mental-health and substance-misuse referral files both feed referrals (a table named as you like, with part:);
+    a requirements row with its order's id and nothing else (an order with no requirement) is no item, even where
+    an empty cell is mapped to null."""
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    referral = {"referral_id": "Referral", "need": {"value": "mental_health"}, "referred_date": "Referred"}
+    data["tables"]["referrals"] = {"file": "mh.csv", "join": {"order.order_id": "Order ID"}, "columns": referral}
+    data["tables"]["substance_referrals"] = {
+        "part": "referrals", "file": "sm.csv", "join": {"order.order_id": "Order ID"},
+        "columns": {**referral, "need": {"value": "substance_misuse"}}}
+    data["tables"]["order.requirements"] = {
+        "file": "requirements.csv", "join": {"order.order_id": "Order ID"},
+        "columns": {"type": {"column": "Requirement", "values": {"": None, "SUP": "supervision"}}}}
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": CONTACTS,
+                                "mh.csv": "Order ID,Referral,Referred\nO-1,R-1,05/02/2016\n",
+                                "sm.csv": "Order ID,Referral,Referred\nO-1,R-2,06/02/2016\nO-2,R-3,\n",
+                                "requirements.csv": "Order ID,Requirement\nO-1,SUP\nO-2,\n"})
+    one, two, *rest = _read(folder, _mapping(tmp_path, data))
+    assert [(r.referral_id, r.need.value) for r in one.referrals] == [("R-1", "mental_health"), ("R-2", "substance_misuse")]
+    assert [r.referral_id for r in two.referrals] == ["R-3"]
+    assert [q.type for q in one.order.requirements] == ["supervision"] and two.order.requirements == []
+    assert [r for r in rest if r.kind == "unmatched_row" and "requirements" in r.source] == []
+    data["tables"]["contacts"]["part"] = "referrals"
+    with pytest.raises(MappingError, match="contacts is a part of the record itself, so it cannot feed referrals"):
+        build_mapping(data)
+
+
+def test_row_filters_pick_the_rows_a_table_reads(tmp_path):
+    data = json.loads(json.dumps(CONTACTS_MAPPING))
+    data["tables"]["contacts"]["where"] = {"Kind": ["Appointment", "home visit"]}
+    contacts = ("Contact ID,Order ID,Contact Date,Outcome,Notes,Kind\n"
+                "K-1,O-1,03/02/2016,ATT,,APPOINTMENT\nK-2,O-1,04/02/2016,UA,,Letter\nK-3,O-2,05/02/2016,UA,,Home Visit\n")
+    folder = _folder(tmp_path, {"orders.csv": ORDERS, "children.csv": CHILDREN, "contacts.csv": contacts})
+    one, two, *rest = _read(folder, _mapping(tmp_path, data))
+    assert [c.contact_id for c in one.contacts] == ["K-1"] and [c.contact_id for c in two.contacts] == ["K-3"]
+    assert not [r for r in rest if "contacts.csv" in r.source]  # a row filtered out is not reported as unmatched
+
+
+def test_a_key_written_twice_in_a_mapping_or_rule_is_refused(tmp_path):
+    from qa_engine.base.yamlfile import load_yaml
+
+    path = tmp_path / "m.yaml"
+    path.write_text("mapping_version: 1\ntables:\n  contacts:\n    file: a.csv\n  contacts:\n    file: b.csv\n",
+                    encoding="utf-8")
+    with pytest.raises(MappingError, match=r"not valid YAML at line 5, column 3: 'contacts' is written twice in the same "
+                                           r"place \(first at line 3\)"):
+        load_mapping(path)
+    rule = tmp_path / "r.yaml"
+    rule.write_text("id: x\nexpects: {fact: a}\nexpects: {fact: b}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'expects' is written twice"):
+        load_yaml(rule, ValueError)

@@ -17,9 +17,33 @@ import yaml
 __all__ = ["TextKeyLoader", "load_yaml", "suggest"]
 
 try:  # the C loader is faster; both are safe loaders
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+def _unique_keys(node: Any) -> None:
+    """Refuse a key written twice in one mapping: YAML would keep the last and silently drop the first (a mapping's
+    second ``contacts`` table, a rule's second ``expects``)."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: dict[str, Any] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+            if key.value in seen:
+                first = seen[key.value].line + 1
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key.value!r} is written twice in the same place (first at line {first}); only one "
+                    "can be kept, so neither is: remove or rename one", key.start_mark)
+            seen[key.value] = key.start_mark
+
+
+class _Loader(_Base):
+    """The safe loader, refusing a key written twice in one mapping."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        _unique_keys(node)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _plain(value: Any) -> Any:
@@ -38,6 +62,7 @@ class TextKeyLoader(yaml.SafeLoader):
     "Yes" and "01", never true or 1 (YAML 1.1 would read them so)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        _unique_keys(node)
         if isinstance(node, yaml.MappingNode):
             self.flatten_mapping(node)
         out = {}

@@ -21,12 +21,23 @@ import structlog
 
 from qa_engine.base.errors import InputError
 from qa_engine.base.yamlfile import suggest
-from qa_engine.exports.mapping import WHITESPACE, CellError, Column, Mapping, Table, date_order, order_clash, show
+from qa_engine.exports.mapping import (
+    OUT_OF_SCOPE,
+    WHITESPACE,
+    CellError,
+    Column,
+    Mapping,
+    Table,
+    date_order,
+    order_clash,
+    show,
+)
 from qa_engine.exports.raw import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
 from qa_engine.exports.tables import WORKBOOK_SUFFIXES, Export, TableReader, formula_text, normal_name, open_export
 from qa_engine.records.layout import RECORD, get_path, set_path
+from qa_engine.records.model import OPTIONAL_PARTS
 
-__all__ = ["check_export", "export_files", "is_export", "read_export", "register_mapping"]
+__all__ = ["check_export", "export_files", "is_export", "not_exported", "read_export", "register_mapping"]
 
 log = structlog.get_logger("qa_engine.assemble")
 REQUIRED_SINGLE = frozenset({"child", "order"})
@@ -156,7 +167,7 @@ def _join_key(values: list[str]) -> str:
     return orjson.dumps(values).decode()
 
 
-_NUMBER_ID = re.compile(r"0*(\d+?)(?:\.0+)?")
+_NUMBER_ID = re.compile(r"0*([0-9]+?)(?:\.0+)?")
 
 
 def _loose_key(values: list[str]) -> str | None:
@@ -211,6 +222,8 @@ class _Stage:
         self.names: dict[str, str] = {}
         self.held: dict[str, dict[str, str]] = {}
         """Table -> column -> why its dates are not read (see _DateScan)."""
+        self.filtered: dict[str, int] = {}
+        """Rows left out by a table's row filters (where), by table."""
         self.nearly: dict[tuple[str, int], str] = {}
         """(table, row) -> the key of the case the row matches once leading zeros are ignored."""
 
@@ -226,6 +239,9 @@ class _Stage:
 
         def rows() -> Iterator[tuple[int, str | None, str | None, bytes, str | None]]:
             for number, cells, problem in reader.rows():
+                if problem is None and not table.keeps(cells):
+                    self.filtered[table.name] = self.filtered.get(table.name, 0) + 1
+                    continue
                 if problem is None:
                     scan.see(cells)
                 values = [cells.get(c, "").strip(WHITESPACE) for c in keys]
@@ -378,11 +394,15 @@ def _key(table: Table, record: dict[str, Any], item: dict[str, Any] | None) -> t
 
 def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], stage: _Stage,
               readers: dict[str, TableReader], number: int, cells: dict[str, str], problem: str | None,
-              limits: Limits) -> RawRecord:
+              limits: Limits, not_exported: list[str] | None = None,
+              children: dict[str, dict[str, int]] | None = None) -> RawRecord:
     root_label = readers[RECORD].label
     b = _Builder(columns_key, stage.held)
     over = False
     b.fill(b.data, (), mapping.tables[RECORD], root_label, number, cells, problem)
+    scope = _out_of_scope(mapping, b.data, cells)  # returned once its rows are claimed, so none is reported unmatched
+    if not_exported:  # with any the record's own row says (a flat layout written from such an export)
+        b.data["not_exported"] = sorted(set(not_exported) | set(b.data.get("not_exported") or []))
     if b.unreadable_root:  # no key can be trusted, so no other row is joined (they are reported as unmatched)
         return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
                          unreadable_root=True)
@@ -392,6 +412,16 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
         label = readers[table.name].label
         target = table.target
         on = " and ".join(f'"{column}"' for _, column in table.join)
+        shared = _shared_child(table, b.data, children or {})
+        if shared:
+            key = _key(table, b.data, None)
+            for _ in stage.take(table, key) if key else ():  # claimed, so not reported again as joining no case
+                pass
+            b.problems.append(((), f"{label} joins its rows on the child's id (column {on}), and this child has "
+                                   f"{shared} orders in {Path(root_label).name}, so which order each row belongs to "
+                                   "cannot be told: the case is not judged with another order's rows. Join the table "
+                                   "on the order (through its link table, with via)"))
+            continue
         if not target.many:
             key = _key(table, b.data, None)
             rows = list(itertools.islice(stage.take(table, key), 2)) if key else []
@@ -426,7 +456,9 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
                 continue
             _near(b, stage, table, label, key, base)
             made = []
-            for index, (row, row_cells, row_problem, claimed) in enumerate(stage.take(table, key)):
+            already = len(get_path(holder, sub) or [])  # items an earlier table fed into the same part
+            index = already - 1
+            for row, row_cells, row_problem, claimed in stage.take(table, key):
                 if key in seen or (claimed and table.via is None):  # a linked row may serve several cases
                     owner = f"another {target.parent} item of this case" if key in seen else "an earlier case"
                     b.problems.append((base, f"{label} row {row} joins this case and also {owner} (on column {on}); "
@@ -436,13 +468,18 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
                     if table.name in keys_of:
                         made.append(_keys_only(table, keys_of[table.name], row_cells))
                     continue
+                if row_problem is None and _no_item(table, row_cells):  # an order with no requirement: no item
+                    continue
+                index += 1
                 obj: dict[str, Any] = {}
                 b.fill(obj, base + path + (index,), table, label, row, row_cells, row_problem)
                 made.append(obj)
                 over = b.size > limits.max_record_bytes
             seen.add(key)
             if made:
-                set_path(holder, tuple(sub.split(".")), made)
+                set_path(holder, tuple(sub.split(".")), (get_path(holder, sub) or []) + made)
+    if scope is not None:
+        return scope(root_label, number)
     if over or b.size > limits.max_record_bytes:
         return _too_big(root_label, number, b, limits)
     return RawRecord(root_label, f"row {number}", b.data, locator=b.locator, problems=tuple(b.problems),
@@ -459,6 +496,40 @@ def _near(b: _Builder, stage: _Stage, table: Table, label: str, key: tuple[str, 
         b.problems.append((base, f"`{theirs}` in {label} row {row} matches this case's `{ours}` once leading zeros are "
                                  "ignored: was the file re-saved in Excel? The case is not judged without that row: "
                                  "re-export the file with its id column as text"))
+
+
+def _shared_child(table: Table, data: dict[str, Any], children: dict[str, dict[str, int]]) -> int:
+    """How many cases share the child this table's rows join on, when it joins on the child only and more than one
+    does (its rows could belong to any of the child's orders); else 0. The child's own table is shared by design."""
+    if table.name == "child" or table.target.parent is not None:
+        return 0
+    fields = [name for name, _ in table.join]
+    if not fields or not all(name.startswith("child.") for name in fields):
+        return 0
+    found = [children.get(name, {}).get(str(get_path(data, name)), 0) for name in fields]
+    return max(found) if min(found) > 1 else 0
+
+
+def _no_item(table: Table, cells: dict[str, str]) -> bool:
+    """A list table's row whose every cell but its join and filter columns is empty holds no item."""
+    keys = set(table.key_columns) | {c for c, _ in table.where}
+    return not any(cells.get(h, "").strip(WHITESPACE) for c in table.columns for h in c.headers()
+                   if h not in keys or h in table.join_fields_read)
+
+
+def _out_of_scope(mapping: Mapping, data: dict[str, Any], cells: dict[str, str]) -> Any:
+    """For a case whose order type the mapping marks out of scope: a maker of its record (never judged); else None."""
+    if get_path(data, "order.order_type") != OUT_OF_SCOPE:
+        return None
+    column = next((c.column for c in mapping.tables[RECORD].columns if c.field.path == "order.order_type"), None)
+    code = cells.get(column or "", "").strip(WHITESPACE) or OUT_OF_SCOPE
+
+    def make(label: str, number: int) -> RawRecord:
+        reason = (f"disposal {code} is outside the rule pack's scope (court orders under supervision), as the mapping "
+                  "says: recorded and counted, not judged")
+        return RawRecord(label, f"row {number}", {"case_id": data.get("case_id")}, error=reason, out_of_scope=code)
+
+    return make
 
 
 def _nested_keys(mapping: Mapping) -> dict[str, set[str]]:
@@ -529,17 +600,30 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
         for table in mapping.ordered[1:]:
             if table.name in readers:
                 stage.load(table, readers[table.name], readers.get(f"{table.name}{_VIA}"))
-        log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(),
+        log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(), filtered=stage.filtered,
                  missing=[t.name for t in mapping.ordered if t.name not in readers])
         scan = _DateScan(mapping.tables[RECORD], readers[RECORD].label)
-        if scan.columns:  # a first pass over the case table, so no case is judged on a date its column makes ambiguous
-            for _, cells, problem in readers[RECORD].rows():
-                if problem is None:
+        child_columns = {c.field.path: c for c in mapping.tables[RECORD].columns if c.column is not None
+                         and any(c.field.path == name for t in mapping.ordered for name, _ in t.join
+                                 if name.startswith("child."))}
+        children: dict[str, dict[str, int]] = {name: {} for name in child_columns}
+        if scan.columns or child_columns:  # a first pass over the case table: ambiguous date columns, and how many
+            for _, cells, problem in readers[RECORD].rows():  # orders each child has
+                if problem is None and mapping.tables[RECORD].keeps(cells):
                     scan.see(cells)
+                    for name, column in child_columns.items():
+                        value = cells.get(column.column or "", "").strip(WHITESPACE)
+                        children[name][value] = children[name].get(value, 0) + 1
             if scan.held:
                 stage.held[RECORD] = scan.held
+        unknown = _not_exported(export, mapping)
+        record = mapping.tables[RECORD]
         for number, cells, problem in readers[RECORD].rows():
-            yield _assemble(mapping, columns_key, keys_of, stage, readers, number, cells, problem, limits)
+            if record.where and problem is None and not record.keeps(cells):
+                stage.filtered[RECORD] = stage.filtered.get(RECORD, 0) + 1
+                continue
+            yield _assemble(mapping, columns_key, keys_of, stage, readers, number, cells, problem, limits, unknown,
+                            children)
         for table in mapping.ordered[1:]:
             if table.name not in readers:
                 continue
@@ -549,6 +633,22 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
     finally:
         stage.close()
         export.close()
+
+
+def _not_exported(export: Export, mapping: Mapping) -> list[str]:
+    """The optional parts of a record this export does not hold: those its mapping reads no table for, and (in a layout
+    that may leave tables out) those whose file or sheet is absent. An empty table is held, with no rows."""
+    absent = set(mapping.not_exported)
+    if mapping.allow_missing:
+        absent |= {t.name for t in mapping.ordered if export.table(t.file, t.sheet) is None}
+    return sorted(p for p in absent if p in OPTIONAL_PARTS)
+
+
+def not_exported(path: Path, mapping: Mapping) -> list[str]:
+    """The optional parts of a record the export at ``path`` does not hold, read through ``mapping`` (see
+    records.model.OPTIONAL_PARTS): unknown for every case of it."""
+    with open_export(path, mapping.encoding, mapping.delimiter) as export:
+        return _not_exported(export, mapping)
 
 
 def is_export(path: Path) -> bool:

@@ -22,9 +22,11 @@ from qa_engine.base.resources import load_schema, mappings_dir
 from qa_engine.base.yamlfile import TextKeyLoader, load_yaml, suggest
 from qa_engine.exports.tables import formula_text, normal_name
 from qa_engine.records.layout import RECORD, FieldSpec, Target, get_path, targets
+from qa_engine.records.model import OPTIONAL_PARTS
 
 __all__ = [
-    "DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "CellError", "Column", "Link", "Mapping", "Table", "flat_mapping", "load_mapping",
+    "DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "OUT_OF_SCOPE",
+    "CellError", "Column", "Link", "Mapping", "Table", "flat_mapping", "load_mapping",
     "shipped_mappings",
 ]
 
@@ -217,7 +219,7 @@ class Column:
                 return None if day in self.null_dates else day
         shown = " or ".join(label for _, label in self.date_formats) or "yyyy-mm-dd"
         hint = " (an Excel date number: format the column as a date before exporting)" if (
-            text.isdigit() and 10_000 <= int(text) <= 80_000 and not self.field.personal) else ""
+            text.isascii() and text.isdigit() and 10_000 <= int(text) <= 80_000 and not self.field.personal) else ""
         raise CellError(f"{show(text, self.field)} is not a date in the format {shown}{hint}")
 
     def _day(self, text: str) -> str | None:
@@ -234,7 +236,7 @@ class Column:
 
 
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_NUMERIC_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})")
+_NUMERIC_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})")
 
 
 def date_order(formats: tuple[tuple[str, str], ...]) -> set[str]:
@@ -318,6 +320,13 @@ class Table:
     delimiter: str | None = None
     via: Link | None = None
     """A link table that holds the join's columns, for a table that does not carry its case's key itself."""
+    where: tuple[tuple[str, frozenset[str]], ...] = ()
+    """Row filters: (column, the values a row must hold there, compared ignoring case and spacing); a row that does
+    not hold one is not this table's (another stage, a secondary offence) and is left out, counted."""
+
+    def keeps(self, cells: dict[str, str]) -> bool:
+        """Whether a row passes the table's row filters."""
+        return all(normal_name(cells.get(column, "")) in values for column, values in self.where)
 
     @cached_property
     def key_columns(self) -> list[str]:
@@ -327,9 +336,14 @@ class Table:
         return [column for _, column in self.join]
 
     @cached_property
+    def join_fields_read(self) -> frozenset[str]:
+        """Columns this table reads both to join and as a field of its items (a linked table's own id)."""
+        return frozenset(self.key_columns) & {h for c in self.columns for h in c.headers()}
+
+    @cached_property
     def used_columns(self) -> list[str]:
-        """Every column this table reads (join columns first), each once."""
-        names = self.key_columns + [h for c in self.columns for h in c.headers()]
+        """Every column this table reads (join columns first, then filter columns), each once."""
+        names = self.key_columns + [c for c, _ in self.where] + [h for c in self.columns for h in c.headers()]
         return list(dict.fromkeys(names))
 
     def join_values(self, record: dict[str, Any], item: dict[str, Any] | None) -> list[Any]:
@@ -350,6 +364,15 @@ class Mapping:
     delimiter: str = "auto"
     allow_missing: bool = False
     """Tables, and columns of fields that are not required, may be absent from the export (read as empty)."""
+
+    @cached_property
+    def not_exported(self) -> frozenset[str]:
+        """The optional parts of a record (records.model.OPTIONAL_PARTS) this mapping reads no table for: unknown for
+        every case read through it (court counts as read when the record table maps any of its columns)."""
+        court = any(c.field.path.startswith("court.") for c in self.tables[RECORD].columns) if RECORD in self.tables \
+            else False
+        held = {t.target.name for t in self.tables.values()}
+        return frozenset(p for p in OPTIONAL_PARTS if p not in held and not (p == "court" and court))
 
     @cached_property
     def ordered(self) -> list[Table]:
@@ -382,8 +405,15 @@ def _date_formats(path: Path | None, where: str, formats: list[str]) -> tuple[tu
     return tuple(out)
 
 
+OUT_OF_SCOPE = "out_of_scope"
+"""What an order type code maps to for a disposal the SQS pack does not cover (youth caution, community resolution,
+Outcome 22): the row is recorded as out of scope, counted and named in the report, never judged."""
+
+
 def _check_value(path: Path | None, where: str, spec: FieldSpec, code: str, value: Any) -> None:
     if value is None:
+        return
+    if value == OUT_OF_SCOPE and spec.path in ("order.order_type", "order_type"):
         return
     item = spec.item if spec.kind == "list" and spec.item else spec
     if value == TODO:
@@ -521,10 +551,16 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
     tables: dict[str, Table] = {}
     mapped: dict[str, str] = {}
     for name, raw in raw_tables.items():
-        if name not in all_targets:
-            _fail(path, f"tables.{name}: a case record has no part {name!r}{suggest(name, all_targets)}; "
+        part = raw.get("part", name)
+        if part not in all_targets:
+            _fail(path, f"tables.{name}: a case record has no part {part!r}{suggest(part, all_targets)}; "
                         f"the parts are: {', '.join(all_targets)}")
-        target = all_targets[name]
+        target = all_targets[part]
+        if part != name and (not target.many or target.parent is not None or name in all_targets):
+            _fail(path, f"tables.{name}: 'part' lets a second table feed a list of the record (contacts, referrals...) "
+                        f"under a name of its own; {part} cannot take one" if name not in all_targets else
+                  f"tables.{name}: {name} is a part of the record itself, so it cannot feed {part}: give the table "
+                  "another name")
         if name == RECORD and raw.get("join"):
             _fail(path, "tables.record.join: the record table is the one the others join to; it has no join")
         if name != RECORD and not raw.get("join"):
@@ -551,10 +587,13 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
             link_file = link.get("file") or f"{link['sheet']}.csv"
             via = Link(link_file, link.get("sheet") or link_file.removesuffix(".csv").removesuffix(".CSV"),
                        tuple(link["on"].items()))
+        where = tuple((column, frozenset(normal_name(str(v)) for v in (values if isinstance(values, list) else [values])))
+                      for column, values in (raw.get("where") or {}).items())
         tables[name] = Table(name, target, file, sheet, join, columns, encoding=raw.get("encoding"),
-                             delimiter="\t" if delimiter == "tab" else delimiter, via=via)
+                             delimiter="\t" if delimiter == "tab" else delimiter, via=via, where=where)
     for name, table in tables.items():
-        missing = [f for f, spec in table.target.fields.items() if spec.required and not _is_mapped(name, f, mapped)]
+        missing = [f for f, spec in table.target.fields.items()
+                   if spec.required and not _is_mapped(table.target.name, f, mapped, name)]
         if missing:
             _fail(path, f"tables.{name}: no column is mapped to the required field(s) {', '.join(missing)}")
     delimiter = data.get("delimiter", "auto")
@@ -563,8 +602,8 @@ def build_mapping(data: dict[str, Any], path: Path | None = None) -> Mapping:
                    allow_missing=data.get("allow_missing", False))
 
 
-def _is_mapped(table: str, field_name: str, mapped: dict[str, str]) -> bool:
+def _is_mapped(table: str, field_name: str, mapped: dict[str, str], key: str | None = None) -> bool:
     if targets()[table].many:
-        return f"{table}:{field_name}" in mapped
+        return f"{key or table}:{field_name}" in mapped
     whole = field_name if table == RECORD else f"{table}.{field_name}"
     return whole in mapped

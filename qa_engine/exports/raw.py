@@ -95,6 +95,9 @@ class RawRecord:
     """A table row that joins no case (``error`` says why): reported, never audited."""
     unreadable_root: bool = False
     """For a record assembled from tables: the case's own row could not be read, so only its problems are reported."""
+    out_of_scope: str | None = None
+    """For a record assembled from tables: the disposal code of an order the rule pack does not cover (``error`` says
+    so): recorded and counted, never judged."""
 
     def parsed(self) -> RawRecord:
         """This record with its text parsed (or the reason it cannot be)."""

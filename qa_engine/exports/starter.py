@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.base.errors import InputError
-from qa_engine.exports.mapping import YES_NO_WORDS, strptime_format, without_time
-from qa_engine.exports.tables import Export, TableReader, normal_name, open_export
+from qa_engine.exports.mapping import YES_NO_WORDS, order_clash, strptime_format, without_time
+from qa_engine.exports.tables import Export, TableReader, formula_text, normal_name, open_export
 from qa_engine.records.layout import RECORD, FieldSpec, Target, targets
 
 __all__ = ["Starter", "starter_mapping"]
@@ -279,6 +279,8 @@ class _Table:
     """Field of the case (or parent item) -> column; None when no column was found."""
     notes: list[str] = field(default_factory=list)
     """Comment lines written under the table's columns."""
+    via: tuple[str, str, str] | None = None
+    """(link table, its column, this table's column) when the table joins its cases through a link table."""
 
 
 def _norm(text: str) -> str:
@@ -503,9 +505,19 @@ def _date_formats(dates: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     return formats, notes
 
 
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./:-]{0,99}")
+"""A code written as one token (NO_FURTHER_ACTION_OUTCOME_22_WITH_YJS_INVOLVEMENT, kpi4MHDateScreened): however long,
+not a sentence."""
+
+
 def _looks_like_text(cell: str) -> bool:
-    """A cell that reads as free text rather than a code (so it may name a person, and is never copied)."""
-    return len(cell) > _MAX_CODE_LENGTH or len(cell.split()) > _MAX_CODE_WORDS
+    """A cell that reads as free text rather than a code (so it may name a person, and is never copied): words with
+    spaces between them, more or longer than a code's ("First Warning Letter Sent" is a code). One token without spaces
+    is a code however long."""
+    text = cell.strip()
+    if _CODE.fullmatch(text):
+        return False
+    return len(text) > _MAX_CODE_LENGTH or len(text.split()) > _MAX_CODE_WORDS or text.endswith((".", "?", "!"))
 
 
 def _values_lines(spec: FieldSpec, samples: list[str], separator: str) -> list[str]:
@@ -517,7 +529,7 @@ def _values_lines(spec: FieldSpec, samples: list[str], separator: str) -> list[s
     own_words = {_norm(str(v)) for v in item.values}
     if any(_looks_like_text(c) and _norm(c) not in own_words for c in cells):
         return ["# TODO values: this column holds sentences, not codes (not copied here); is it the right column?"]
-    codes = list(dict.fromkeys(c for c in cells if c and len(c) <= _MAX_CODE_LENGTH))
+    codes = list(dict.fromkeys(c for c in cells if c and not _looks_like_text(c)))
     if item.kind == "boolean":
         odd = [c for c in codes if c.casefold() not in YES_NO_WORDS]
         if not odd:
@@ -571,9 +583,16 @@ def starter_mapping(path: Path, sample_rows: int = 200) -> Starter:
         InputError: the export cannot be opened or read.
     """
     with open_export(path) as export:
-        chosen, left_out = _match_tables(export.names())
+        names = export.names()
+        link_names = [n for n in names if _norm(Path(n).stem if n.lower().endswith((".csv", ".txt")) else n)
+                      .startswith("link")]
+        chosen, left_out = _match_tables([n for n in names if n not in link_names])
         tables = _read_tables(export, chosen, left_out, sample_rows)
-    _match(tables)
+        links = _read_links(export, link_names, sample_rows)
+    _match(tables, links)
+    used_links = {t.via[0] for t in tables.values() if t.via}
+    left_out.update({name: " (a link table no other table was found to join through)" for name in link_names
+                     if name not in used_links})
     dates: dict[str, list[str]] = {}
     for table in tables.values():
         for field_path, (column, _) in table.columns.items():
@@ -582,6 +601,7 @@ def starter_mapping(path: Path, sample_rows: int = 200) -> Starter:
                 where = f"column {_quote(column)} of {_quote(table.label)}"
                 dates.setdefault(where, []).extend(table.samples.get(column, []))
     formats, date_notes = _date_formats(dates)
+    date_notes += _saved_warnings(tables, dates, formats)
 
     lines = [
         f"# A starter mapping for {_quote(path.name)}, drafted from its tables' headers and the first {sample_rows} "
@@ -638,8 +658,85 @@ def _read_tables(export: Export, chosen: dict[str, str], left_out: dict[str, str
     return tables
 
 
-def _match(tables: dict[str, _Table]) -> None:
-    """Match the record table's columns, then each other table's join and columns; note required fields with none."""
+_ORDERS = {"dd/mm/yyyy": {"day"}, "mm/dd/yyyy": {"month"}}
+
+
+def _saved_warnings(tables: dict[str, _Table], dates: dict[str, list[str]], formats: list[str]) -> list[str]:
+    """Warnings about what a spreadsheet did to the export on save, found the way a run finds them (so a run would
+    hold cases back): formulas never calculated, a date column in the other day/month order, join keys that match
+    only once leading zeros are ignored."""
+    notes: list[str] = []
+    for table in tables.values():
+        for column, cells in table.samples.items():
+            formula = next((formula_text(c) for c in cells if formula_text(c) is not None), None)
+            if formula is not None:
+                notes.append(f"# WARNING: column {_comment(_quote(column))} of {_comment(_quote(table.label))} holds "
+                             f"formulas never calculated ({_comment(_quote(formula[:60]))}): open and save the file in "
+                             "Excel before auditing, or every case reading one is held back.")
+    order = next((_ORDERS[f] for f in formats if f in _ORDERS), {"day"})
+    for where, cells in dates.items():
+        clash = next(((c, why) for c in cells if (why := order_clash(c, order)) is not None), None)
+        if clash is not None:
+            notes.append(f"# WARNING: {where} holds {_comment(_quote(clash[0]))}, which can only be {clash[1]}: its "
+                         "other dates are ambiguous. Give that column its own date_formats, or a run holds its dates "
+                         "back.")
+    record = tables.get(RECORD)
+    if record is not None:
+        for table in tables.values():
+            for key, column in table.join.items():
+                mine = record.columns.get(key, (None, False))[0]
+                if table is record or column is None or mine is None:
+                    continue
+                ours = {c for c in record.samples.get(mine, []) if c.isdigit()}
+                theirs = {c for c in table.samples.get(column, []) if c.isdigit()}
+                if {c.lstrip("0") for c in ours} & {c.lstrip("0") for c in theirs} and not ours & theirs:
+                    notes.append(f"# WARNING: the ids in column {_comment(_quote(column))} of "
+                                 f"{_comment(_quote(table.label))} match those of the record table only once leading "
+                                 "zeros are ignored (0001 and 1): was one file re-saved in Excel? Re-export it with "
+                                 "the id column as text, or a run holds those cases back.")
+    return notes
+
+
+def _read_links(export: Export, names: list[str], rows: int) -> dict[str, _Table]:
+    """Each link table's header and sampled cells, by name (a link table the reader refuses is left out)."""
+    links = {}
+    for name in names:
+        reader = export.table(name, name)
+        assert reader is not None
+        try:
+            header = reader.header()
+            links[name] = _Table(targets()[RECORD], name, header, _sample(reader, header, rows) if any(header) else {})
+        except InputError:
+            continue
+    return links
+
+
+def _link_join(table: _Table, links: dict[str, _Table], record_columns: dict[str, str]) -> tuple[str, str] | None:
+    """For a table holding no case key: a link table with a case key column and a column holding this table's ids
+    (by name, else by the values both hold), as Child Level Data links AssetPlus stages to programmes. Sets
+    ``table.via``; returns (case field, the link table's column for it), or None."""
+    for label, link in links.items():
+        for key in _CASE_KEYS:
+            column = record_columns.get(key)
+            if column is None or column not in link.header:
+                continue
+            others = [c for c in link.header if c and c != column]
+            for other in others:
+                mine = next((c for c in table.header if _norm(c) == _norm(other)), None)
+                if mine is None:
+                    seen = set(link.samples.get(other, []))
+                    overlap = sorted(((len(seen & set(table.samples.get(c, []))), c) for c in table.header if c),
+                                     reverse=True)
+                    mine = overlap[0][1] if overlap and overlap[0][0] else None
+                if mine is not None:
+                    table.via = (label, other, mine)
+                    return key, column
+    return None
+
+
+def _match(tables: dict[str, _Table], links: dict[str, _Table] | None = None) -> None:
+    """Match the record table's columns, then each other table's join (through a link table when it holds no case
+    key) and columns; note required fields with none."""
     record = tables.get(RECORD)
     if record is not None:
         _match_columns(record, set(), {})
@@ -660,8 +757,17 @@ def _match(tables: dict[str, _Table]) -> None:
             parent_column = tables[parent].columns.get(id_field, (None, False))[0]
             table.join[f"{parent}.{id_field}"] = _find_key(table, parent, id_field, parent_column)
         elif not table.join:
-            table.join["case_id"] = None
-        _match_columns(table, {c for c in table.join.values() if c}, record_columns)
+            found = _link_join(table, links or {}, record_columns) if record is not None else None
+            if found:
+                table.join[found[0]] = found[1]
+            else:
+                table.join["case_id"] = None
+        keys = {c for c in table.join.values() if c} if table.via is None else {table.via[2]}
+        _match_columns(table, keys, record_columns)
+        if table.via is not None and table.via[2] not in {c for c, _ in table.columns.values()}:
+            id_field = _id_field(name)
+            if id_field and id_field not in table.columns:
+                table.columns[id_field] = (table.via[2], False)
     _required(tables)
 
 
@@ -676,6 +782,10 @@ def _table_lines(table: _Table, where: str) -> list[str]:
                 lines += [f"      # TODO join: which column holds {owner} ({key})?", f"      {key}: TODO"]
             else:
                 lines.append(f"      {key}: {_quote(column)}")
+    if table.via is not None:
+        link, theirs, mine = table.via
+        lines += [f"    # joined through the link table {_comment(_quote(link))}: check its columns",
+                  "    via:", f"      {where}: {_quote(link)}", f"      on: {{{_quote(theirs)}: {_quote(mine)}}}"]
     lines.append("    columns:" if table.columns else "    columns: {}")
     for field_path, (column, fuzzy) in table.columns.items():
         spec = table.target.fields[field_path]
@@ -716,12 +826,28 @@ def _match_columns(table: _Table, join_columns: set[str], record_columns: dict[s
                                f"{_comment(_quote(table.columns[path][0]))} already feeds; map it or leave it out")
             continue
         table.columns[path] = (column, fuzzy)
-    data_like = sum(1 for c in table.header if re.search(r"\d", c)) > len(table.header) / 2  # names rarely hold digits
+    named = [c for c in table.header if c]
+    data_like = sum(1 for c in named if _looks_like_data(c)) > len(named) / 2  # names are not dates, numbers or ids
     if len(table.header) > 1 and (data_like or (not table.columns and not join_columns & set(table.header))):
         # nothing in row 1 reads as a column name: it is probably data, so none of it is copied here or mapped
         table.columns.clear()
         table.notes = [f"# TODO: none of this table's {len(table.header)} columns matched a field; does the file start "
                        "with its header row? (its first row is not copied here)"]
+
+
+_NUMBER = re.compile(r"[+-]?[0-9][0-9,]*(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_ID_LIKE = re.compile(r"[A-Za-z]{1,6}[-/_][0-9]+|[A-Za-z]{1,6}[0-9]{2,}")
+
+
+def _looks_like_data(cell: str) -> bool:
+    """A row-1 cell that reads as a value rather than a column name: a date, a number, an id such as ORD-0001 or
+    CH7001, a yes/no word. (A name may hold digits: kpi4MHDateScreened, termMonths2.)"""
+    text = without_time(cell.strip())
+    if not text:
+        return False
+    if any(re.fullmatch(shape, text) for shape in _DATE_SHAPES.values()) or _NUMBER.fullmatch(text):
+        return True
+    return bool(_ID_LIKE.fullmatch(text)) or text.casefold() in YES_NO_WORDS
 
 
 def _required(tables: dict[str, _Table]) -> None:

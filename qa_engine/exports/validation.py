@@ -47,8 +47,11 @@ class Rejection(BaseModel):
     pointer: str
     reason: str
     problems: list[Problem]
-    kind: Literal["record", "unmatched_row"] = "record"
-    """``unmatched_row``: a row of an export's table that joins no case (reported, never audited)."""
+    kind: Literal["record", "unmatched_row", "out_of_scope"] = "record"
+    """``unmatched_row``: a row of an export's table that joins no case (reported, never audited); ``out_of_scope``:
+    a disposal the rule pack does not cover (youth caution, community resolution, Outcome 22), counted, not judged."""
+    disposal: str | None = None
+    """For ``out_of_scope``: the disposal code as the export writes it."""
 
     def lines(self) -> list[str]:
         """Each problem as one line for a person."""
@@ -157,6 +160,8 @@ class Validator:
                 case_id = value
         if raw.error is not None:
             where = f"{raw.source} {raw.position}" if raw.unmatched or raw.position.startswith("row ") else None
+            if raw.out_of_scope is not None:
+                return cls._reject(raw, case_id, [Problem(pointer="/order/order_type", reason=raw.error, where=where)])
             return cls._reject(raw, case_id, [Problem(pointer="", reason=raw.error, where=where)])
         if not isinstance(raw.data, dict):
             return cls._reject(raw, None, [Problem(pointer="", reason="a case record must be a JSON object")])
@@ -190,5 +195,6 @@ class Validator:
 
     @staticmethod
     def _reject(raw: RawRecord, case_id: str | None, problems: list[Problem]) -> Rejection:
+        kind = "unmatched_row" if raw.unmatched else "out_of_scope" if raw.out_of_scope is not None else "record"
         return Rejection(source=raw.source, position=raw.position, case_id=case_id, pointer=problems[0].pointer,
-                         reason=problems[0].reason, problems=problems, kind="unmatched_row" if raw.unmatched else "record")
+                         reason=problems[0].reason, problems=problems, kind=kind, disposal=raw.out_of_scope)

@@ -13,6 +13,7 @@ from typing import Any
 
 from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.facts.derive import derive
+from qa_engine.facts.parts import missing_message, rule_parts
 from qa_engine.judge.durable_adapter import get_backend
 from qa_engine.judge.findings import Finding, Tally, finding_data
 from qa_engine.records.model import LEVEL_NAME, CaseRecord, PracticeJudgement
@@ -42,6 +43,8 @@ class Auditor:
         for ruleset in self.compiled.rulesets:
             self.backend.register(ruleset)
         self._order = sorted(self.compiled.rules)
+        self._parts = {rule_id: rule_parts(c.rule) for rule_id, c in self.compiled.rules.items()}
+        """Rule -> (the record parts it rests on, those its applies_when rests on)."""
 
     def tally(self) -> Tally:
         """An empty tally of this pack's rules, criteria and sections (see findings.Tally)."""
@@ -83,9 +86,25 @@ class Auditor:
         for ruleset in self.compiled.rulesets:
             for firing in self.backend.evaluate(ruleset, facts):
                 by_rule[firing.variant.rule_id].append(firing)
-        return [finding_data(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym,
-                             facts.problems)
-                for rule_id in self._order]
+        found = [finding_data(self.compiled.rules[rule_id], by_rule[rule_id], facts.case, meta, self.pseudonym,
+                              facts.problems)
+                 for rule_id in self._order]
+        if record.not_exported:
+            self._unknown(found, set(record.not_exported))
+        return found
+
+    def _unknown(self, findings: list[dict[str, Any]], missing: set[str]) -> None:
+        """A finding resting on a part the export does not hold cannot be judged: insufficient data, naming the table
+        that would let it be judged (not applicable stays so when deciding that needed none of the missing parts)."""
+        for data in findings:
+            parts, applies = self._parts[data["rule_id"]]
+            lacking = parts & missing
+            if not lacking or (data["outcome"] == "not_applicable" and not applies & missing):
+                continue
+            data["outcome"] = "insufficient_data"
+            data["message"] = missing_message(lacking)
+            data["evidence"] = {**data["evidence"], "not_exported": sorted(lacking)}
+            data["reason_kind"] = "missing_data"
 
 
 def not_yet_made(compiled: CompiledPack, record: CaseRecord, as_of: dt.date,

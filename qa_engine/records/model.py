@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = [
+    "OPTIONAL_PARTS",
     "PERSONAL_FIELDS",
     "STAFF_FIELDS",
     "Assessment",
@@ -91,6 +92,12 @@ empty spreadsheet cell is."""
 PERSONAL_FIELDS = frozenset({"name", "date_of_birth", "address", "note", "decision_text"})
 """Field names whose values must never reach a log line or a rejection reason."""
 
+
+OPTIONAL_PARTS = ("court", "assessments", "assessments.factors", "plans", "plans.objectives", "plans.reviews",
+                  "contacts", "enforcement", "referrals", "safeguarding_events", "significant_changes", "oversight",
+                  "practice_judgements")
+"""The parts of a case record an export may not hold (each a table of a mapping; court may also be columns of the
+record table). A part an export does not hold is unknown for its cases, never "none recorded" (see not_exported)."""
 
 STAFF_FIELDS = frozenset({"case_manager_id", "psr_quality_assured_by", "countersigned_by", "manager_authorised_by",
                           "manager_id", "auditor_id"})
@@ -516,6 +523,11 @@ class CaseRecord(_Model):
     significant_changes: list[SignificantChange] = Field(default_factory=list)
     oversight: list[OversightEntry] = Field(default_factory=list)
     practice_judgements: list[PracticeJudgement] = Field(default_factory=list)
+    not_exported: list[Literal[OPTIONAL_PARTS]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="Parts of the record the export does not hold (its mapping reads no table for them), so they are "
+                    "unknown for this case rather than empty: a rule resting on one gives insufficient_data. Set by "
+                    "the mapping for a record read from tables.")
 
     @model_validator(mode="before")
     @classmethod

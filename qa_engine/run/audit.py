@@ -25,6 +25,7 @@ from qa_engine.base.version import __version__
 from qa_engine.exports.raw import DEFAULT_LIMITS, Limits, RawRecord
 from qa_engine.exports.sources import export_mapping, read_inputs, refuse_lone_table
 from qa_engine.exports.validation import Rejection, Validator
+from qa_engine.facts.parts import coverage
 from qa_engine.judge.auditor import Auditor
 from qa_engine.judge.batch import Progress, WorkerConfig, judge_batch
 from qa_engine.judge.durable_adapter import durable_version
@@ -40,7 +41,11 @@ from qa_engine.trust.runkey import run_key
 if TYPE_CHECKING:
     from qa_engine.exports.mapping import Mapping
 
-__all__ = ["STALE_AFTER_DAYS", "STOP", "AuditResult", "audit", "finish_run", "rejudge", "start_run", "validate_inputs"]
+__all__ = ["DEFAULT_MAX_REJECTED", "STALE_AFTER_DAYS", "STOP", "AuditResult", "audit", "finish_run",
+           "read_too_little", "rejudge", "start_run", "validate_inputs"]
+
+DEFAULT_MAX_REJECTED = 0.5
+"""A run that rejects more than this share of the records it read has read too little to be trusted (exit 3)."""
 
 log = structlog.get_logger("qa_engine")
 
@@ -52,6 +57,10 @@ practice."""
 STOP = threading.Event()
 """Set (by the CLI's Ctrl-C handler) to stop a run between two records, never inside durable_rules."""
 
+
+
+_COUNTED = {"record": "rejected", "unmatched_row": "unmatched_rows", "out_of_scope": "out_of_scope"}
+"""The count a rejection of each kind adds to."""
 
 
 def _log_rejection(item: Rejection) -> None:
@@ -72,6 +81,27 @@ class AuditResult:
     run: dict[str, Any] = field(default_factory=dict)
     earlier_moved_to: Path | None = None
     """Where the earlier run in out_dir was moved when this one took its place (None if there was none)."""
+    read_too_little: str | None = None
+    """Why the run read too little of its input to be trusted (see read_too_little), or None."""
+
+
+def read_too_little(counts: dict[str, int], max_rejected: float, first: str | None = None) -> str | None:
+    """One sentence saying the input could not be read, when no record was audited or more than ``max_rejected`` (a
+    share, 0 to 1) of the records judged or rejected were rejected; None when enough was read. ``first`` is the first
+    rejection's reason, to show what went wrong."""
+    judged = counts["audited"] + counts["rejected"]
+    shown = f" The first: {first}" if first else ""
+    if counts["audited"] == 0:
+        if judged == 0:
+            return "The input could not be read: it holds no case record. Check that the right file or folder was given."
+        return (f"The export could not be read: none of its {judged} records could be audited (see rejected.jsonl for "
+                f"each one's reason).{shown}")
+    share = counts["rejected"] / judged
+    if share > max_rejected:
+        return (f"The export could not be read well enough to trust the results: {counts['rejected']} of its {judged} "
+                f"records ({round(100 * share)}%) could not be audited, over the limit of {round(100 * max_rejected)}% "
+                f"(--max-rejected); see rejected.jsonl for each one's reason.{shown}")
+    return None
 
 
 def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str, Any]]:
@@ -134,6 +164,7 @@ def audit(
     progress: bool = False,
     mapping: Mapping | None = None,
     judgements: list[Path] | None = None,
+    max_rejected: float = DEFAULT_MAX_REJECTED,
 ) -> AuditResult:
     """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl (and the report), then run.json.
 
@@ -146,6 +177,8 @@ def audit(
     With ``judgements`` (audit forms written by ``qa-engine audit-form`` from a run of the same inputs,
     audit date, rules, policy, sample and seed), each case's answers become its practice judgements
     (see run/judgements.py) and judgements.json is written.
+    When no record was audited, or more than ``max_rejected`` (a share, 0 to 1) of them were rejected, the result's
+    ``read_too_little`` says so in one sentence, which also opens the report (the CLI exits 3).
 
     Raises:
         ConfigError: rules, policy, an input file or an audit form cannot be used (nothing is judged).
@@ -203,6 +236,8 @@ def audit(
         duplicates = Validator()
         newest: str | None = None
         sent: deque[int] = deque()  # the ordinal of each record sent to be judged, in order
+        first_rejection: list[str] = []
+        out_of_scope: dict[str, int] = {}
 
         def wanted() -> Iterator[RawRecord]:
             for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
@@ -231,7 +266,11 @@ def audit(
                     if isinstance(admitted, Rejection):
                         item = admitted.model_copy(update={"case_id": pseudonym(judged.case_id)}) if pseudonym else admitted
                 if item is not None:
-                    counts["unmatched_rows" if item.kind == "unmatched_row" else "rejected"] += 1
+                    counts[_COUNTED[item.kind]] = counts.get(_COUNTED[item.kind], 0) + 1
+                    if item.kind == "out_of_scope":
+                        out_of_scope[item.disposal or ""] = out_of_scope.get(item.disposal or "", 0) + 1
+                    if item.kind == "record" and not first_rejection:
+                        first_rejection.append(item.problems[0].describe(f"{item.source} {item.position}"))
                     rejected_file.write_line(json_line(item))
                     _log_rejection(item)
                     if judged.outcomes:  # judged and counted by the worker, then refused here (a duplicate)
@@ -262,6 +301,8 @@ def audit(
         write_json(work / "summary.json", built.model_dump(mode="json"))
         if forms is not None:
             forms.write(work, audited_ids, pseudonym)
+        too_little = read_too_little(counts, max_rejected, first_rejection[0] if first_rejection else None)
+        unknown = _unknown_parts(inputs, run_mapping)
         run = {
             "qa_engine_version": __version__,
             "durable_rules_version": durable_version(),
@@ -272,6 +313,10 @@ def audit(
             "inputs": identity["inputs"],
             "mapping": identity["mapping"],
             "counts": counts,
+            "read_too_little": too_little,
+            "out_of_scope": dict(sorted(out_of_scope.items())) or None,
+            "coverage": {"not_exported": unknown, "criteria": coverage(pack.rules, unknown)} if unknown else None,
+            "max_rejected": max_rejected,
             "rule_pack": {
                 "directory": str(pack.directory),
                 "sha256": pack.sha256,
@@ -298,7 +343,7 @@ def audit(
                  earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None)
         worst_name = max((r.severity for r in built.rules if r.not_met), key=SEVERITY_RANK.__getitem__, default=None)
         return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run,
-                           earlier_moved_to=folder.moved_to)
+                           earlier_moved_to=folder.moved_to, read_too_little=too_little)
     except BaseException:
         if not folder.committed:
             folder.abandon()
@@ -358,6 +403,17 @@ def _run_mapping(inputs: list[str], mapping: Mapping | None) -> Mapping | None:
     if not _has_export(inputs):
         return None
     return mapping or export_mapping(next(n for n in inputs if n != "-" and _has_export([n])), None)
+
+
+def _unknown_parts(inputs: list[str], mapping: Mapping | None) -> list[str]:
+    """The parts of a record that some tabular input does not hold (unknown for its cases; see facts.parts)."""
+    from qa_engine.exports.assemble import is_export, not_exported
+
+    found: set[str] = set()
+    for name in inputs:
+        if name != "-" and is_export(Path(name)):
+            found.update(not_exported(Path(name), export_mapping(name, mapping)))
+    return sorted(found)
 
 
 def _mapping_info(mapping: Mapping | None) -> dict[str, Any] | None:
@@ -514,7 +570,7 @@ def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits
                 counts["records_read"] += 1
             result = validator.validate(raw)
             if isinstance(result, Rejection):
-                counts["unmatched_rows" if result.kind == "unmatched_row" else "rejected"] += 1
+                counts[_COUNTED[result.kind]] = counts.get(_COUNTED[result.kind], 0) + 1
                 rejections.append(result)
                 _log_rejection(result)
             else:
