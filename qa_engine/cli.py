@@ -3,7 +3,9 @@
 Exit codes: 0 the run completed; 1 ``--fail-on`` was given and a not-met finding at or above that
 severity exists (or, for ``rules test``, a case failed; for ``validate``, a record was rejected);
 2 a usage, rule, policy or input-file error (a message on stderr, never a traceback); 3 ``audit`` read too
-little to be trusted (no record audited, or more than --max-rejected of them rejected).
+little to be trusted (no record audited, or more than --max-rejected of them rejected); 4 an
+unexpected internal error (a bug: one sentence, details at --log-level debug, never an input value);
+130 stopped by Ctrl-C; 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_READ_TOO_LITTLE = 3
+EXIT_INTERNAL = 4
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as Ctrl-C does (every half-written file removed, the run left marked incomplete)."""
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 SEVERITIES = ("low", "medium", "high")
@@ -426,7 +435,10 @@ def _echo_judgements(result) -> None:
 
 
 def _stop_between_records() -> None:
-    """A first Ctrl-C stops the run after the current record (cleanly); a second one stops it at once."""
+    """A first Ctrl-C stops the run after the current record (cleanly); a second one stops it at once.
+
+    SIGTERM (a service manager or ``kill`` stopping the run) stops it at once, as a second Ctrl-C does:
+    the files being written are removed, never left half-written (see ``main``)."""
     import signal
 
     from qa_engine.run.audit import STOP
@@ -438,6 +450,30 @@ def _stop_between_records() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
+def _internal_error(exc: BaseException) -> None:
+    """One sentence on stderr and exit 4; the exception's type and where it was raised go to the debug log.
+
+    The exception's own text is never shown or logged: it may quote a value from the input.
+    """
+    import structlog
+
+    frames = []
+    trace = exc.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        frames.append(f"{code.co_filename}:{trace.tb_lineno} in {code.co_name}")
+        trace = trace.tb_next
+    structlog.get_logger("qa_engine").debug("internal_error", error=type(exc).__name__, frames=frames)
+    click.echo(f"Error: qa-engine stopped on an internal error ({type(exc).__name__}), a bug rather than a problem "
+               "with your files; run again with --log-level debug to see where, and report it.", err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 def _rate(values: tuple[str, ...]) -> dict[str, float]:
@@ -621,11 +657,20 @@ _log_options_after_commands(cli)
 
 def main() -> None:
     """Entry point of the qa-engine command."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli(prog_name="qa-engine", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        if isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated):  # click turns it into Abort
+            click.echo("Stopped by SIGTERM: the run was stopped; its output folder was left as it was before, and no "
+                       "half-written file was left.", err=True)
+            sys.exit(EXIT_TERMINATED)
         click.echo("Interrupted: the run was stopped; its output folder was left as it was before.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: never exit 1 (--fail-on) or show a traceback that may quote input
+        _internal_error(exc)

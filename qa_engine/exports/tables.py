@@ -282,7 +282,9 @@ class TableReader:
             for number, values in _parse_sheet(sheet):
                 yield number, [_cell(v) for v in values]
         except (ValueError, TypeError, KeyError, OSError) as exc:  # openpyxl's errors for a damaged sheet
-            msg = f"{self.label} row {number + 1}: cannot be read ({type(exc).__name__}: {exc})"
+            # openpyxl's message quotes the cell's text, which may be a name or a note: never shown
+            msg = (f"{self.label} row {number + 1}: a cell cannot be read ({type(exc).__name__}): the sheet is damaged "
+                   "or a cell's stored type does not match its content; open and save it in Excel, or export it again")
             raise InputError(msg) from exc
 
 

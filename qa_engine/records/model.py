@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from qa_engine.base.text import first_control
+
 __all__ = [
     "OPTIONAL_PARTS",
     "PERSONAL_FIELDS",
@@ -117,6 +119,19 @@ StaffLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
                        AfterValidator(_one_line)]
 """A member of staff as the export names them: an id (MGR-1) or a name ("Smith, Jo"), trimmed, any characters on one
 line, at most 100 of them. Grouped and shown, never joined on (see STAFF_FIELDS)."""
+
+
+def _no_control(value: str) -> str:
+    found = first_control(value)
+    if found:
+        msg = f"contains a control character ({found}): remove it from the export (see qa_engine.base.text)"
+        raise ValueError(msg)
+    return value
+
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_no_control)]
+"""A short label from the export that is shown in outputs (a team, a factor category, a requirement): no control
+characters (they are refused, naming the character, never the text)."""
 
 
 def _field_error(loc: tuple[str | int, ...], message: str, value: object = None) -> ValidationError:
@@ -236,7 +251,7 @@ class Child(_Model):
 class Requirement(_Model):
     """A requirement of a youth rehabilitation order (supervision, curfew, reparation, ...)."""
 
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    type: Label
     start_date: Day | None = None
 
 
@@ -311,7 +326,7 @@ class ExploitationScreening(_Model):
 class Factor(_Model):
     """A factor for or against desistance, with its rating (AssetPlus ``factorsAgainstDesistance``)."""
 
-    category: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    category: Label
     rating: Level
 
 
@@ -372,7 +387,7 @@ class PlanReview(_Model):
 class Objective(_Model):
     """A plan objective and the assessed factor it answers."""
 
-    factor_category: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    factor_category: Label | None = None
     text: Text | None = None
 
 
@@ -492,7 +507,7 @@ class PracticeJudgement(_Model):
     """
 
     criterion: Annotated[str, StringConstraints(pattern=r"^([1-4]\.[1-4]|OM)$")]
-    question: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    question: Annotated[str, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_control)]
     answer: Literal["yes", "no", "not_applicable"] | None = Field(
         description="yes, no, not_applicable, or null: asked and not yet answered.")
     auditor_id: StaffLabel | None = Field(default=None, description="Who answered; required with an answer.")
@@ -509,7 +524,7 @@ class CaseRecord(_Model):
     """One child's order under supervision: everything the SQS criteria need, and nothing they ignore."""
 
     case_id: Id
-    team: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    team: Label | None = None
     case_manager_id: StaffLabel | None = None
     child: Child
     order: Order

@@ -88,6 +88,7 @@ def build_report(directory: Path | str, compare: Path | str | None = None,
     from qa_engine.report.narrative import write_markdown
     from qa_engine.report.worklist import write_worklists
     from qa_engine.trust.files import sha256_file, write_json
+    from qa_engine.trust.verify import seal_run
 
     data = load_run(directory, compare, run)
     written = [write_markdown(data), write_html(data), *write_worklists(data)]
@@ -95,5 +96,5 @@ def build_report(directory: Path | str, compare: Path | str | None = None,
         recorded = data.run.get("outputs", {})
         outputs = {name: sha256_file(data.directory / name) if name in REPORT_FILES else recorded[name]
                    for name in OUTPUTS if (name in REPORT_FILES and (data.directory / name).exists()) or name in recorded}
-        write_json(data.directory / "run.json", {**data.run, "outputs": outputs, "complete": True})
+        write_json(data.directory / "run.json", seal_run({**data.run, "outputs": outputs, "complete": True}))
     return written

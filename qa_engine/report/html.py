@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from qa_engine.base.text import display
 from qa_engine.report.actions import rule_actions
 from qa_engine.report.judgements import judgement_view
 from qa_engine.report.narrative import (
@@ -35,7 +38,8 @@ PAGE_ROWS = 100
 """Rows the page shows at a time; the rest are a click away (and every row the page holds can be downloaded)."""
 
 _ENV = Environment(loader=PackageLoader("qa_engine.report", "templates"), autoescape=select_autoescape(default=True),
-                   trim_blocks=True, lstrip_blocks=True)
+                   trim_blocks=True, lstrip_blocks=True,
+                   finalize=lambda value: display(value) if isinstance(value, str) else value)
 _ORDER = {"not_met": 0, "insufficient_data": 1, "met": 2}
 
 
@@ -91,6 +95,14 @@ def _suggestions(c: Any, rules: list[Any], actions: dict[str, str]) -> list[str]
     if c.insufficient_data:
         out.append(f"Complete the records of {plural(c.insufficient_data, 'case')} that lacked the data to judge.")
     return out
+
+
+def _csp_hash(script: str) -> str:
+    """A script's CSP source: 'sha256-' and its sha256 in base64, so only that exact script may run."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(str(script).encode("utf-8")).digest()).decode("ascii")
+
+
+_ENV.filters["csp_hash"] = _csp_hash
 
 
 def render_html(data) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa_engine.base.text import display
 from qa_engine.judge.findings import Counts, CriterionSummary, RuleSummary, Summary
 from qa_engine.judge.phrases import describe_proportion
 from qa_engine.report.judgements import judgement_markdown, judgement_view
@@ -22,6 +24,16 @@ AREA_BELOW = 0.65
 """An area requiring improvement: below this proportion met (under the 2018 "reasonable majority" line)."""
 LIMIT = 3
 """At most this many of each, as in the report."""
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
+
+
+def md(text: object) -> str:
+    """Text from the input, the policy or a rule file, as Markdown that shows it literally: every character Markdown
+    or HTML gives a meaning to is backslash-escaped (so no tag, image, link or javascript: URL is ever made), line
+    breaks become spaces and control characters are shown as [U+XXXX] (qa_engine.base.text)."""
+    return _MARKDOWN.sub(r"\\\1", display(" ".join(str(text).split("\n"))))
 
 
 def in_words(k: int, n: int, noun: str = "cases") -> str:
@@ -120,7 +132,7 @@ def ordered_rules(summary: Summary, criterion: str) -> list[RuleSummary]:
 def rule_sentence(r: RuleSummary) -> str:
     """One rule's result in the report's words, with its counts, interval and severity (never left out)."""
     judged = r.met + r.not_met
-    head = f"{r.title} ({r.rule_id}; {r.severity} severity): "
+    head = f"{md(r.title)} ({r.rule_id}; {r.severity} severity): "
     if not judged:
         reasons = []
         if r.insufficient_data:
@@ -143,9 +155,9 @@ def _criterion_paragraph(c: CriterionSummary, summary: Summary, before: Summary 
     judged = c.met + c.not_met
     number = c.criterion if c.criterion == "OM" else f"{c.criterion}."
     if not judged:
-        first = f"{number} {c.title}. No case could be judged against this criterion."
+        first = f"{number} {md(c.title)}. No case could be judged against this criterion."
     else:
-        first = (f"{number} {c.title}. The work was good enough in {in_words(c.met, judged)} judged "
+        first = (f"{number} {md(c.title)}. The work was good enough in {in_words(c.met, judged)} judged "
                  f"{counts_note(c)}.")
     previous = next((p for p in before.criteria if p.criterion == c.criterion), None) if before else None
     first += change_note(c, previous)
@@ -196,7 +208,7 @@ def _coverage_lines(run: dict, summary: Summary) -> list[str]:
 def markdown(data) -> str:
     """The report's text."""
     s, run = data.summary, data.run
-    service = run.get("policy", {}).get("service") or "the youth offending service"
+    service = md(run.get("policy", {}).get("service") or "the youth offending service")
     counts = run["counts"]
     strengths, areas = choose(s)
     out = [
@@ -232,16 +244,16 @@ def markdown(data) -> str:
     for section in s.sections:
         judged = section.met + section.not_met
         if judged:
-            out.append(f"- {section.section_title}: good enough on every criterion judged in "
+            out.append(f"- {md(section.section_title)}: good enough on every criterion judged in "
                        f"{in_words(section.met, judged)} {counts_note(section)}."
                        + change_note(section, before_sections.get(section.section)))
     if strengths:
-        out.append(f"- Strongest: {'; '.join(ch.criterion.title.lower() for ch in strengths)}.")
+        out.append(f"- Strongest: {'; '.join(md(ch.criterion.title.lower()) for ch in strengths)}.")
     if areas:
-        out.append(f"- Most in need of improvement: {'; '.join(ch.criterion.title.lower() for ch in areas)}.")
+        out.append(f"- Most in need of improvement: {'; '.join(md(ch.criterion.title.lower()) for ch in areas)}.")
     sections = [sec for sec in s.sections if sec.section != "OM"]
     for number, section in enumerate(sections, start=1):
-        out += ["", f"## {number}. {section.section_title}", ""]
+        out += ["", f"## {number}. {md(section.section_title)}", ""]
         for key in section.criteria:
             crit = next(c for c in s.criteria if c.criterion == key)
             out += _criterion_paragraph(crit, s, data.previous)
@@ -250,10 +262,10 @@ def markdown(data) -> str:
     if om is not None:
         out += ["## Operational management", "", *_criterion_paragraph(om, s, data.previous), ""]
     out += ["## Key strengths", ""]
-    out += [f"- {ch.criterion.title} ({ch.criterion.criterion}): {ch.reason}." for ch in strengths] or [
+    out += [f"- {md(ch.criterion.title)} ({ch.criterion.criterion}): {ch.reason}." for ch in strengths] or [
         "- No criterion met the rule for a key strength."]
     out += ["", "## Areas requiring improvement", ""]
-    out += [f"- {ch.criterion.title} ({ch.criterion.criterion}): {ch.reason}." for ch in areas] or [
+    out += [f"- {md(ch.criterion.title)} ({ch.criterion.criterion}): {ch.reason}." for ch in areas] or [
         "- No criterion met the rule for an area requiring improvement."]
     out += ["", *judgement_markdown(judgement_view(data))]  # empty unless audit forms were read (report/judgements.py)
     out += [
@@ -261,8 +273,8 @@ def markdown(data) -> str:
         "",
         f"- Audit date {s.as_of}; qa_engine {run['qa_engine_version']}, durable_rules {run['durable_rules_version']}.",
         f"- Rule pack {run['rule_pack']['sha256'][:12]} ({len(run['rule_pack']['rules'])} rules); policy: "
-        f"{run['policy'].get('path') or 'national defaults'}.",
-        "- Inputs: " + "; ".join(f"{i['path']} (sha256 {str(i['sha256'])[:12]})" for i in run["inputs"]) + ".",
+        f"{md(run['policy'].get('path') or 'national defaults')}.",
+        "- Inputs: " + "; ".join(f"{md(i['path'])} (sha256 {str(i['sha256'])[:12]})" for i in run["inputs"]) + ".",
         f"- Key strengths: criteria with at least {MIN_CASES} judged cases and {percent(STRENGTH_FROM)} or more good "
         f"enough, strongest first by the lower end of the 95% interval; at most {LIMIT}.",
         f"- Areas requiring improvement: criteria with at least {MIN_CASES} judged cases and under "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.base.calendar import WorkingCalendar
+from qa_engine.base.text import display
 from qa_engine.report.actions import calendar_of, rule_action_specs, to_do
 from qa_engine.rulepack.model import SEVERITY_RANK, Action
 from qa_engine.trust.files import write_bytes, write_text
@@ -32,9 +33,12 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet could run as a formula is prefixed with an apostrophe, so it stays text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    """Text that a spreadsheet could run as a formula is prefixed with an apostrophe, so it stays text; control
+    characters are shown as [U+XXXX] (qa_engine.base.text)."""
+    if isinstance(value, str):
+        value = display(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -69,7 +73,7 @@ def _csv(rows: list[tuple[str, ...]]) -> str:
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
-    base = _SHEET_BAD.sub("-", name).strip("'")[:28] or "Sheet"
+    base = _SHEET_BAD.sub("-", display(name)).strip("'")[:28] or "Sheet"
     candidate, n = base, 1
     while candidate.lower() in used:
         n += 1
@@ -122,7 +126,7 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
         for row in sheet_rows:
             cells = []
             for value in row:
-                cell = WriteOnlyCell(sheet, value)
+                cell = WriteOnlyCell(sheet, display(value) if isinstance(value, str) else value)
                 if isinstance(value, dt.date):
                     cell.number_format = "yyyy-mm-dd"
                 elif isinstance(value, str):

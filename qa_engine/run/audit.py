@@ -37,6 +37,7 @@ from qa_engine.run.folder import RunFolder, check_out, open_run_folder
 from qa_engine.trust.files import AtomicFile, json_line, sha256_file, write_json
 from qa_engine.trust.pseudonyms import Pseudonymiser
 from qa_engine.trust.runkey import run_key
+from qa_engine.trust.verify import seal_run
 
 if TYPE_CHECKING:
     from qa_engine.exports.mapping import Mapping
@@ -140,8 +141,8 @@ def finish_run(folder: RunFolder, run: dict[str, Any], started: float | None = N
     out = folder.build
     if started is not None:
         run = {**run, "duration_seconds": round(time.perf_counter() - started, 3)}
-    run = {**run, "outputs": {name: sha256_file(out / name) for name in OUTPUTS if (out / name).exists()},
-           "complete": True}
+    run = seal_run({**run, "outputs": {name: sha256_file(out / name) for name in OUTPUTS if (out / name).exists()},
+                    "complete": True})
     write_json(out / "run.json", run)
     folder.commit()
     return run

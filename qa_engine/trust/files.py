@@ -46,11 +46,15 @@ def json_line(model: Any) -> str:
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via ``path.partial`` and an atomic rename."""
     tmp = path.with_name(path.name + ".partial")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # an error, Ctrl-C or SIGTERM: never leave a half-written file
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

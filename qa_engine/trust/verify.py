@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa_engine.trust.files import sha256_file
 
-__all__ = ["Verification", "verify_run"]
+__all__ = ["DIGEST_FIELD", "Verification", "run_digest", "seal_run", "verify_run"]
+
+DIGEST_FIELD = "run_sha256"
+"""run.json's digest of itself: the sha256 of its own content without this field (see run_digest)."""
+
+
+def run_digest(run: dict) -> str:
+    """The sha256 of a run record without its digest field, as canonical JSON (sorted keys, no spaces, UTF-8), so
+    the layout of run.json does not matter but every value in it does."""
+    content = {k: v for k, v in run.items() if k != DIGEST_FIELD}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal_run(run: dict) -> dict:
+    """The run record with its digest (written last into run.json, so `verify` covers run.json itself).
+
+    A digest is not a signature: it shows that run.json was changed by hand or by another tool, not who wrote it.
+    """
+    return {**{k: v for k, v in run.items() if k != DIGEST_FIELD}, DIGEST_FIELD: run_digest(run)}
 
 
 @dataclass
@@ -28,7 +48,8 @@ class Verification:
 
 
 def verify_run(directory: Path | str) -> Verification:
-    """Recompute the sha256 of every output listed in run.json; report anything missing, changed or incomplete.
+    """Recompute the sha256 of every output listed in run.json, and run.json's digest of itself; report anything
+    missing, changed or incomplete.
 
     Inputs are checked too when they are still where the run read them (their state is reported, not
     counted as a problem: the export may have moved on).
@@ -46,6 +67,11 @@ def verify_run(directory: Path | str) -> Verification:
     if not isinstance(run, dict) or run.get("complete") is not True:
         result.problems.append("run.json says the run did not complete")
         return result
+    if DIGEST_FIELD not in run:
+        result.problems.append(f"run.json: holds no digest of itself ({DIGEST_FIELD}), so its audit date, counts and "
+                               "list of outputs cannot be vouched for")
+    elif run[DIGEST_FIELD] != run_digest(run):
+        result.problems.append("run.json: changed since the run (its content no longer matches its digest)")
     outputs = run.get("outputs")
     if not isinstance(outputs, dict) or not outputs:
         result.problems.append("run.json lists no outputs to check")

@@ -1,0 +1,38 @@
+"""SIGTERM stops a run as Ctrl-C does: a clear message, exit 143, no half-written file, the run marked incomplete."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly(tmp_path):
+    """Sent while findings are being written, SIGTERM leaves no .partial file and says what happened."""
+    data = tmp_path / "cases.jsonl"
+    subprocess.run([sys.executable, "-m", "qa_engine", "generate", "--cases", "4000", "--seed", "2", "--out", str(data)],
+                   check=True, capture_output=True)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    child = subprocess.Popen([sys.executable, "-m", "qa_engine", "--log-level", "error", "audit", str(data),
+                              "--as-of", "2016-02-15", "--out", str(out), "--jobs", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not (out / "findings.jsonl.partial").exists() or (out / "findings.jsonl.partial").stat().st_size < 10_000:
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+
+    assert 143 == child.returncode, err
+    assert "Stopped by SIGTERM" in err
+    assert "Traceback" not in err
+    assert [] == sorted(p.name for p in out.iterdir() if p.name.endswith(".partial"))
+    assert json.loads((out / "run.json").read_text())["complete"] is False
