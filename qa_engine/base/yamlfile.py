@@ -3,6 +3,11 @@
 YAML is read with the safe loader only (no tags that build objects); dates become ISO text so every
 document is plain JSON data; a syntax error names the file and line. ``suggest`` gives the nearest
 valid name for a "did you mean" hint.
+
+Bounded by construction: a file over ``MAX_YAML_BYTES`` is refused before it is parsed, and so is
+one whose aliases would expand it past ``MAX_YAML_NODES`` values (an "alias bomb": a kilobyte of
+nested ``&a [*b, *b, ...]`` that would take gigabytes), counted on YAML's event stream before
+anything is built. An anchor reused a few times (a mapping's code list) is fine.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from typing import Any
 
 import yaml
 
-__all__ = ["TextKeyLoader", "load_yaml", "suggest"]
+__all__ = ["MAX_YAML_BYTES", "MAX_YAML_NODES", "TextKeyLoader", "load_yaml", "suggest"]
+
+MAX_YAML_BYTES = 1_000_000
+"""A rule, criteria, policy or mapping file is at most this many bytes (the largest shipped one is under 20 KB)."""
+MAX_YAML_NODES = 200_000
+"""A YAML document holds at most this many values once its aliases are expanded (the shipped ones hold a few
+thousand)."""
 
 try:  # the C loader is faster; both are safe loaders
     _Base: Any = yaml.CSafeLoader
@@ -76,14 +87,52 @@ class TextKeyLoader(yaml.SafeLoader):
 TextKeyLoader.add_constructor("tag:yaml.org,2002:map", lambda loader, node: loader.construct_mapping(node, deep=True))
 
 
+def _expanded_size(text: str) -> int:
+    """How many values the document holds with every alias expanded, counted from YAML's events (nothing is built);
+    stops counting once past MAX_YAML_NODES."""
+    anchored: dict[str, int] = {}
+    frames: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection; the outermost is the stream
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent):
+            frames[-1][1] += anchored.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                anchored[event.anchor] = 1
+            frames[-1][1] += 1
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            frames.append([event.anchor, 1])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, size = frames.pop()
+            if anchor:
+                anchored[anchor] = size
+            frames[-1][1] += size
+        if sum(frame[1] for frame in frames) > MAX_YAML_NODES:
+            return MAX_YAML_NODES + 1
+    return frames[0][1]
+
+
 def load_yaml(path: Path, error: type[Exception], loader: Any = None) -> Any:
-    """Read one YAML document with the safe loader (or ``loader``); a syntax error names the file and line."""
+    """Read one YAML document with the safe loader (or ``loader``); a syntax error names the file and line.
+
+    Raises:
+        ``error``: the file cannot be read, is over MAX_YAML_BYTES, expands past MAX_YAML_NODES values through its
+            aliases, or is not valid YAML.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)
+        if len(data) > MAX_YAML_BYTES:
+            msg = f"{path}: over {MAX_YAML_BYTES:,} bytes, the most a rule, policy or mapping file may be"
+            raise error(msg)
+        text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         msg = f"cannot read {path}: {exc}"
         raise error(msg) from exc
     try:
+        if "*" in text and _expanded_size(text) > MAX_YAML_NODES:
+            msg = (f"{path}: its aliases (*name) would expand it to over {MAX_YAML_NODES:,} values: refused (a YAML "
+                   "alias bomb?); write the values out, or reuse an anchor only a few times")
+            raise error(msg)
         return _plain(yaml.load(text, Loader=loader or _Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -25,6 +25,8 @@ class Limits:
     """One record (one JSON Lines line) at most this many bytes: a case file is a few kilobytes."""
     max_depth: int = 32
     """Objects and arrays nested at most this deep: a case record needs about 5."""
+    max_document_bytes: int = 100_000_000
+    """A JSON document (an array of records, read whole) at most this many bytes; JSON Lines has no such limit."""
 
 
 DEFAULT_LIMITS = Limits()

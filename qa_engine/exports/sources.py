@@ -1,11 +1,14 @@
 """Reading exported case records: JSON (an array or one object), JSON Lines, or stdin, each record with where it came from.
 
-JSON Lines are read a line at a time, so memory does not grow with the size of the file; a JSON
-document (an array of records) has to be read whole.
+JSON Lines are read a line at a time, in blocks, so memory does not grow with the size of the file
+or of a line: a line over --max-record-bytes is skipped to its end, never held whole. A JSON
+document (an array of records) has to be read whole, so it may be at most ``max_document_bytes``
+(checked before it is read), and each record in it is held to --max-record-bytes too.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -25,45 +28,119 @@ _LINES_SUFFIXES = (".jsonl", ".ndjson")
 _BOM = b"\xef\xbb\xbf"
 
 
-def _lines(lines: Iterable[bytes], source: str, limits: Limits, first_number: int = 1) -> Iterator[RawRecord]:
+_BLOCK = 1 << 16
+
+
+def bounded_lines(stream: BinaryIO, limit: int) -> Iterator[bytes | int]:
+    """Each line of ``stream`` (its newline kept), read in 64 KB blocks; a line longer than ``limit`` bytes comes back
+    as its length (an int) instead, read to its end without ever holding more than ``limit`` bytes of it."""
+    pending = b""
+    skipping = 0  # bytes of an over-long line counted so far (0: not skipping)
+    while True:
+        block = stream.read(_BLOCK)
+        if not block:
+            break
+        start = 0
+        while True:
+            end = block.find(b"\n", start)
+            if end < 0:
+                rest = block[start:]
+                if skipping:
+                    skipping += len(rest)
+                elif len(pending) + len(rest) > limit:
+                    skipping, pending = len(pending) + len(rest), b""
+                else:
+                    pending += rest
+                break
+            piece = block[start:end + 1]
+            if skipping:
+                yield skipping + len(piece)
+                skipping = 0
+            elif len(pending) + len(piece) > limit:
+                yield len(pending) + len(piece)
+                pending = b""
+            else:
+                yield pending + piece
+                pending = b""
+            start = end + 1
+    if skipping:
+        yield skipping
+    elif pending:
+        yield pending
+
+
+def _lines(lines: Iterable[bytes | int], source: str, limits: Limits, first_number: int = 1) -> Iterator[RawRecord]:
     for number, line in enumerate(lines, start=first_number):
-        if number == 1:
+        if isinstance(line, bytes) and number == 1:
             line = line.removeprefix(_BOM)
-        if len(line) > limits.max_record_bytes:
+        size = line if isinstance(line, int) else len(line.rstrip(b"\r\n"))
+        if size > limits.max_record_bytes:
             yield RawRecord(source, f"line {number}", error=(
-                f"record is {len(line):,} bytes, over the limit of {limits.max_record_bytes:,} (see --max-record-bytes)"))
-        elif line.strip():
+                f"record is {size:,} bytes, over the limit of {limits.max_record_bytes:,} (see --max-record-bytes)"))
+        elif isinstance(line, bytes) and line.strip():
             yield RawRecord(source, f"line {number}", text=line, max_depth=limits.max_depth)
 
 
 def _document(data: bytes, source: str, limits: Limits) -> Iterator[RawRecord]:
+    if len(data) > limits.max_document_bytes:
+        raise InputError(_too_big(source, len(data), limits))
     record = parse_record(source, "file", data.removeprefix(_BOM), Limits(limits.max_record_bytes, limits.max_depth + 1))
+    del data
     if record.error is not None:
         yield record
     elif isinstance(record.data, list):
-        for index, item in enumerate(record.data):
-            yield RawRecord(source, f"index {index}", item)
+        items, record = record.data, None
+        for index in range(len(items)):
+            item, items[index] = items[index], None  # let each record go once it is handed on
+            yield _sized(RawRecord(source, f"index {index}", item), limits)
     else:
-        yield RawRecord(source, "index 0", record.data)
+        yield _sized(RawRecord(source, "index 0", record.data), limits)
+
+
+def _sized(record: RawRecord, limits: Limits) -> RawRecord:
+    """A record from a JSON document, or its rejection when its JSON is over --max-record-bytes."""
+    size = len(orjson.dumps(record.data))
+    if size > limits.max_record_bytes:
+        return RawRecord(record.source, record.position, error=(
+            f"record is {size:,} bytes, over the limit of {limits.max_record_bytes:,} (see --max-record-bytes)"))
+    return record
+
+
+def _too_big(source: str, size: int | None, limits: Limits) -> str:
+    amount = f"{size:,} bytes" if size is not None else "too big"
+    return (f"{source} is {amount}: a JSON document (read whole) may be at most {limits.max_document_bytes:,} bytes; "
+            "write the records as JSON Lines (.jsonl, one record a line), which has no such limit")
 
 
 def _stdin(stream: BinaryIO, limits: Limits) -> Iterator[RawRecord]:
-    """Standard input: JSON Lines if the first line is a whole JSON value, otherwise one JSON document."""
+    """Standard input: JSON Lines if the first line is a whole JSON value, otherwise one JSON document (at most
+    max_document_bytes). No line is read past --max-record-bytes before it is judged."""
     source = "<stdin>"
-    first = stream.readline()
+    limit = limits.max_record_bytes + 2
+    first = stream.readline(limit)
     while first and not first.strip():
-        first = stream.readline()
+        first = stream.readline(limit)
     if not first:
         return
     head = first.removeprefix(_BOM)
+    whole = first.endswith(b"\n") or len(first) < limit
     try:
+        if not whole:
+            raise ValueError
         orjson.loads(head)
-    except (orjson.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except (orjson.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError):
         if head.lstrip()[:1] in (b"[", b"{"):
-            yield from _document(head + stream.read(), source, limits)
+            rest = stream.read(limits.max_document_bytes + 1 - len(head))
+            if len(head) + len(rest) > limits.max_document_bytes:
+                raise InputError(_too_big(source, None, limits)) from None
+            yield from _document(head + rest, source, limits)
             return
+    lines = bounded_lines(stream, limit)
+    if not whole:  # an over-long first line that is not a document: count the rest of it, never hold it
+        remainder = next(lines, b"")
+        first = len(first) + (remainder if isinstance(remainder, int) else len(remainder))
     yield from _lines([first], source, limits)
-    yield from _lines(stream, source, limits, first_number=2)
+    yield from _lines(lines, source, limits, first_number=2)
 
 
 def export_mapping(name: str, mapping: Mapping | None) -> Mapping:
@@ -111,9 +188,12 @@ def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[Ra
         raise InputError(msg) from exc
     with handle:
         if path.suffix.lower() in _LINES_SUFFIXES:
-            yield from _lines(handle, source, limits)
+            yield from _lines(bounded_lines(handle, limits.max_record_bytes + 2), source, limits)
         else:
-            data = handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            if size > limits.max_document_bytes:
+                raise InputError(_too_big(source, size, limits))
+            data = handle.read(limits.max_document_bytes + 1)
             if data.strip():
                 yield from _document(data, source, limits)
 

@@ -28,6 +28,17 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codec
 _FIELD_LIMIT = 1_000_000
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
+MAX_COLUMNS = 2_000
+"""A table (CSV file or sheet) has at most this many columns, and a sheet's row at most this many cells: an export's
+widest table has a few hundred. Checked before a row is split into cells (see MAX_LINE_CHARS) or as a sheet's row is
+read, so a header of ten million columns stops the run at once instead of filling memory."""
+MAX_LINE_CHARS = 2_000_000
+"""A line of a CSV file is at most this many characters (a quoted cell's line breaks start new lines): read no further
+than this before it is refused."""
+MAX_SHARED_STRINGS_BYTES = 100_000_000
+"""A workbook's shared-strings table (which openpyxl reads whole, even in read-only mode) is at most this many bytes
+uncompressed, checked in the zip's directory before the workbook is opened."""
+
 
 def detect_encoding(path: Path) -> str:
     """A byte-order mark's encoding; else UTF-8 if the whole file is valid UTF-8; else Windows-1252.
@@ -114,12 +125,36 @@ def _uncalculated(value: Any, data_type: str) -> bool:
     return False
 
 
+class _RowTooWide(Exception):
+    """A sheet's row has more than MAX_COLUMNS cells."""
+
+    def __init__(self, row: int) -> None:
+        super().__init__(row)
+        self.row = row
+
+
 def _formula_parser() -> type:
     """openpyxl's sheet parser, reading cached values (as ``data_only``) but marking a formula whose value was never
     calculated, so a script-written formula column is never read as empty cells."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+    from openpyxl.worksheet._reader import CELL_TAG, FORMULA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
 
     class Parser(WorkSheetParser):
+        def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+            """Each row's cells, as openpyxl's parser gives them (the sheet's other parts are not needed), stopping at
+            a row of over MAX_COLUMNS cells before it is held whole."""
+            cells = 0
+            for _, element in iterparse(self.source):
+                if element.tag == CELL_TAG:
+                    cells += 1
+                    if cells > MAX_COLUMNS:
+                        raise _RowTooWide(self.row_counter + 1)
+                elif element.tag == ROW_TAG:
+                    row = self.parse_row(element)
+                    element.clear()
+                    cells = 0
+                    yield row
+
         def parse_cell(self, element: Any) -> dict[str, Any]:
             cell = super().parse_cell(element)
             formula = element.find(FORMULA_TAG)
@@ -235,6 +270,9 @@ class TableReader:
             yield number, dict(zip(header, cells, strict=False)), problem
 
     def _check_header(self, header: list[str]) -> None:
+        if len(header) > MAX_COLUMNS:
+            msg = f"{self.label}: the header row has {len(header):,} columns, over the {MAX_COLUMNS:,} a table may have"
+            raise InputError(msg)
         seen: set[str] = set()
         for name in header:
             if name and name in seen:
@@ -261,7 +299,11 @@ class TableReader:
         old = csv.field_size_limit(_FIELD_LIMIT)
         try:
             with self.path.open(encoding=encoding, newline="") as handle:
-                for number, cells in enumerate(csv.reader(handle, delimiter=delimiter, strict=True), start=1):
+                lines = self._bounded(handle)
+                for number, cells in enumerate(csv.reader(lines, delimiter=delimiter, strict=True), start=1):
+                    if len(cells) > MAX_COLUMNS:
+                        msg = f"{self.label} row {number}: {len(cells):,} cells, over the {MAX_COLUMNS:,} a row may have"
+                        raise InputError(msg)
                     yield number, cells
         except csv.Error as exc:
             hint = ("a quote that is never closed" if "end of data" in str(exc) else
@@ -275,12 +317,26 @@ class TableReader:
         finally:
             csv.field_size_limit(old)
 
+    def _bounded(self, handle: Any) -> Iterator[str]:
+        """The file's lines, none read past MAX_LINE_CHARS (a longer one stops the run, naming it)."""
+        number = 0
+        while line := handle.readline(MAX_LINE_CHARS + 1):
+            number += 1
+            if len(line) > MAX_LINE_CHARS:
+                msg = (f"{self.label} line {number}: longer than {MAX_LINE_CHARS:,} characters, the most a line may be "
+                       "(is this a CSV file?)")
+                raise InputError(msg)
+            yield line
+
     def _sheet_rows(self) -> Iterator[tuple[int, list[str]]]:
         sheet = (self.export or Export(self.path)).book()[self.sheet]
         number = 0
         try:
             for number, values in _parse_sheet(sheet):
                 yield number, [_cell(v) for v in values]
+        except _RowTooWide as exc:
+            msg = f"{self.label} row {exc.row}: over {MAX_COLUMNS:,} cells, the most a row may have"
+            raise InputError(msg) from None
         except (ValueError, TypeError, KeyError, OSError) as exc:  # openpyxl's errors for a damaged sheet
             # openpyxl's message quotes the cell's text, which may be a name or a note: never shown
             msg = (f"{self.label} row {number + 1}: a cell cannot be read ({type(exc).__name__}): the sheet is damaged "
@@ -310,6 +366,22 @@ def _parse_sheet(sheet: Any) -> Iterator[tuple[int, list[Any]]]:
             expected = number + 1
 
 
+def _check_shared_strings(path: Path) -> None:
+    """Refuse a workbook whose shared-strings table is over MAX_SHARED_STRINGS_BYTES uncompressed (openpyxl would read
+    it whole): read from the zip's directory, before anything is decompressed."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            sizes = [i.file_size for i in book.infolist() if i.filename.lower().endswith("sharedstrings.xml")]
+    except (OSError, zipfile.BadZipFile):
+        return  # openpyxl names the problem when it opens the file
+    if sizes and max(sizes) > MAX_SHARED_STRINGS_BYTES:
+        msg = (f"{path}: its shared-strings table is {max(sizes):,} bytes uncompressed, over the "
+               f"{MAX_SHARED_STRINGS_BYTES:,} a workbook may hold; save the sheets as CSV files instead")
+        raise InputError(msg)
+
+
 class Export:
     """A folder of CSV files, or a workbook: the tables a mapping reads from."""
 
@@ -321,16 +393,25 @@ class Export:
         self._book: Any = None
 
     def book(self) -> Any:
-        """The workbook, opened once in read-only mode (opening parses every sheet's size, which can mean reading it
-        whole when the file does not record its dimensions)."""
+        """The workbook, opened once in read-only mode, in bounded memory: the shared-strings table is checked for size
+        first, and no sheet is measured (openpyxl would read a sheet that does not record its size whole)."""
         if self._book is None:
             from openpyxl import load_workbook
 
+            from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+            _check_shared_strings(self.path)
+            measure = ReadOnlyWorksheet._get_size
+            # openpyxl measures each sheet on opening, reading a sheet that does not record its size whole (its rows
+            # held in memory) to find it; sheets are read here without trusting a size (see _parse_sheet), so skip it
+            ReadOnlyWorksheet._get_size = lambda sheet: None
             try:
                 self._book = load_workbook(self.path, read_only=True, data_only=True)
             except Exception as exc:  # openpyxl raises zipfile, KeyError or its own errors for a bad file
                 msg = f"{self.path}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})"
                 raise InputError(msg) from exc
+            finally:
+                ReadOnlyWorksheet._get_size = measure
         return self._book
 
     def close(self) -> None:

@@ -192,7 +192,7 @@ def audit(
     pseudonym = Pseudonymiser(pseudonym_key) if pseudonym_key else None
     auditor = Auditor(pack, policy, as_of, pseudonym)
     out = Path(out_dir)
-    _check_inputs(inputs, mapping)
+    _check_inputs(inputs, mapping, limits)
     check_out(out, inputs)
     run_mapping = _run_mapping(inputs, mapping)
     chosen: set[int] | None = None
@@ -328,7 +328,8 @@ def audit(
             "policy": policy.as_dict(),
             "sample": sample_info,
             "pseudonymised": pseudonym is not None,
-            "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth},
+            "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth,
+                       "max_document_bytes": limits.max_document_bytes},
             "jobs": jobs,
             "duration_seconds": None,
             "started_at": folder.started_at,
@@ -425,7 +426,7 @@ def _mapping_info(mapping: Mapping | None) -> dict[str, Any] | None:
             "sha256": sha256_file(mapping.path) if mapping.path else None, "name": mapping.name}
 
 
-def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
+def _check_inputs(inputs: list[str], mapping: Mapping | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
     """Every input must be readable (and every table and column a mapping names present) before the output folder
     is touched."""
     from qa_engine.exports.assemble import check_export, is_export
@@ -441,6 +442,8 @@ def _check_inputs(inputs: list[str], mapping: Mapping | None = None) -> None:
         if not path.is_file() or not os.access(path, os.R_OK):
             msg = f"cannot read {name}: no such file, or not readable"
             raise InputError(msg)
+        if not name.lower().endswith((".jsonl", ".ndjson")) and path.stat().st_size > limits.max_document_bytes:
+            list(read_inputs([name], limits))  # raises the reader's own message, before the output folder is touched
 
 
 def _case_ids(inputs: list[str], limits: Limits, mapping: Mapping | None, chosen: set[int] | None,
@@ -560,7 +563,7 @@ def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits, mapp
 def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits: Limits = DEFAULT_LIMITS,
                     mapping: Mapping | None = None) -> tuple[dict[str, int], list[Rejection]]:
     """Validate only: counts, and every rejection (also written to OUT/rejected.jsonl when out_dir is given)."""
-    _check_inputs(inputs, mapping)
+    _check_inputs(inputs, mapping, limits)
     counts = {"records_read": 0, "valid": 0, "rejected": 0}
     if _has_export(inputs):
         counts["unmatched_rows"] = 0
