@@ -397,7 +397,6 @@ class Export:
         first, and no sheet is measured (openpyxl would read a sheet that does not record its size whole)."""
         if self._book is None:
             from openpyxl import load_workbook
-
             from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
             _check_shared_strings(self.path)
