@@ -186,11 +186,14 @@ def _log_options_after_commands(group: click.Group) -> None:
 @click.option("--max-rejected", type=click.FloatRange(0, 100), default=50, show_default=True, metavar="PERCENT",
               help="Exit 3 (the export could not be read) if more than this percentage of the records is rejected; "
                    "a run that audits no record always exits 3.")
+@click.option("--readable-by-group", is_flag=True,
+              help="Create the outputs readable by your group too (files 0640, folder 0750); by default they are "
+                   "yours alone (0600, 0700).")
 def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
           max_depth: int, mapping_path: Path | None, jobs: int | None, judgements: tuple[Path, ...],
-          max_rejected: float) -> None:
+          max_rejected: float, readable_by_group: bool) -> None:
     """Audit case records and write the findings and report to --out.
 
     INPUTS are JSON or JSON Lines files, - for stdin, folders of CSV files, or .xlsx workbooks (read
@@ -220,7 +223,10 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         judgements = (*judgements, *(Path(name) for name in forms))
         if not inputs:
             raise click.UsageError("give the files to audit (INPUTS) as well as the audit forms")
+    from qa_engine.trust.files import set_readable_by_group
+
     day = _as_of(as_of) if as_of is not None else None
+    set_readable_by_group(readable_by_group)
     with _reported(out_dir):
         key = load_key(key_file) if pseudonymise else None
         mapping = _load_mapping(mapping_path)

@@ -99,11 +99,13 @@ def test_export_csv_and_audit_from_the_command_line(tmp_path):
 
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+_LABEL = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
+"""Labels (team, question) hold no control characters: the record model refuses them (qa_engine.base.text)."""
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), cases=st.integers(1, 6), note=_TEXT, name=_TEXT, team=_TEXT,
-       question=_TEXT, rates=st.dictionaries(st.sampled_from(sorted(DEFAULT_RATES)), st.floats(0, 1), max_size=6))
+@given(seed=st.integers(0, 10_000), cases=st.integers(1, 6), note=_TEXT, name=_TEXT, team=_LABEL,
+       question=_LABEL, rates=st.dictionaries(st.sampled_from(sorted(DEFAULT_RATES)), st.floats(0, 1), max_size=6))
 def test_round_trip_is_identical_for_any_records(tmp_path_factory, seed, cases, note, name, team, question, rates):
     """export-csv then reading back with the shipped mapping yields identical records (a property test).
 

@@ -129,3 +129,103 @@ def test_report_html_runs_only_its_own_script(finished):
     assert "'unsafe-inline'" not in directives["script-src"]
     assert f"'sha256-{digest}'" == directives["script-src"]
     assert "'none'" == directives["default-src"]
+
+
+KEY = "a-secret-key-of-sufficient-length"
+
+
+def _pseudonymised(tmp_path, records, *extra):
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    key = tmp_path / "key"
+    key.write_text(KEY)
+    key.chmod(0o600)
+    result = CliRunner().invoke(cli, ["audit", str(path), "--as-of", "2016-02-15", "--out", str(tmp_path / "out"),
+                                      "--pseudonymise", "--key-file", str(key), "--jobs", "1", *extra])
+    assert 0 == result.exit_code, result.output
+    return {p.name: _text(p) for p in (tmp_path / "out").iterdir()}
+
+
+def _text(path):
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            return "".join(book.read(n).decode() for n in book.namelist())
+    return path.read_text()
+
+
+import zipfile  # noqa: E402
+
+
+def test_pseudonymised_outputs_hold_no_team_label_or_exact_date(tmp_path, example_records):
+    """Teams, factor categories and every exact date of an event are gone from every output of a pseudonymised run;
+    dates become months."""
+    records = json.loads(json.dumps(example_records))
+    for r in records:
+        r["team"] = "Riverside Youth Team"
+        for a in r.get("assessments", []):
+            for f in a.get("factors", []):
+                f["category"] = "lives-with-uncle-bob"
+    dates = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+        elif isinstance(node, str) and len(node) == 10 and node[4] == "-" and node[7] == "-":
+            dates.add(node)
+
+    collect(records)
+    texts = _pseudonymised(tmp_path, records)
+
+    for name, text in texts.items():
+        if name == "run.json":
+            continue
+        assert "Riverside" not in text, name
+        assert "uncle-bob" not in text, name
+        leaked = sorted(d for d in dates if d in text and d != "2016-02-15")
+        assert [] == leaked, (name, leaked[:5])
+    assert "2015-" in texts["findings.jsonl"]  # months remain
+
+
+def test_pseudonymised_rejection_reasons_hold_no_raw_id(tmp_path, example_records):
+    """A rejection's reason names contact and action ids by their pseudonyms in a pseudonymised run."""
+    records = json.loads(json.dumps(example_records))
+    bad = next(r for r in records if r.get("enforcement"))
+    bad["enforcement"].append(dict(bad["enforcement"][0]))
+    action = bad["enforcement"][0]["action_id"]
+    texts = _pseudonymised(tmp_path, records, "--no-report")
+
+    assert "appears twice" in texts["rejected.jsonl"]
+    assert action not in texts["rejected.jsonl"]
+    assert bad["case_id"] not in texts["rejected.jsonl"]
+
+
+def test_outputs_are_the_owners_only(tmp_path):
+    """A run folder is 0700 and every file in it 0600, unless --readable-by-group asks for 0750 and 0640."""
+    import stat
+
+    audit([str(EXAMPLE_CASELOAD)], tmp_path / "own", as_of=DEFAULT_UNTIL, report=True, jobs=1)
+    result = CliRunner().invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--as-of", "2016-02-15", "--out",
+                                      str(tmp_path / "group"), "--readable-by-group", "--jobs", "1"])
+
+    assert 0 == result.exit_code, result.output
+    assert 0o700 == stat.S_IMODE((tmp_path / "own").stat().st_mode)
+    assert {0o600} == {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "own").iterdir()}
+    assert 0o750 == stat.S_IMODE((tmp_path / "group").stat().st_mode)
+    assert {0o640} == {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "group").iterdir()}
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path):
+    """A pseudonym key readable by group or others is refused with the fix."""
+    key = tmp_path / "key"
+    key.write_text(KEY)
+    key.chmod(0o644)
+
+    result = CliRunner().invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--as-of", "2016-02-15", "--out",
+                                      str(tmp_path / "out"), "--pseudonymise", "--key-file", str(key)])
+
+    assert 2 == result.exit_code
+    assert f"chmod 600 {key}" in result.stderr

@@ -204,6 +204,7 @@ class TestPseudonymise:
         """--key-file reads the key from a file."""
         key = tmp_path / "key"
         key.write_text(KEY + "\n")
+        key.chmod(0o600)
         result = CliRunner().invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--as-of", EXAMPLE_AS_OF, "--out",
                                           str(tmp_path / "run"), "--pseudonymise", "--key-file", str(key), "--no-report"])
 

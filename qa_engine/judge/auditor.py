@@ -76,10 +76,11 @@ class Auditor:
         rosh = facts.case.get("rosh_level")
         meta = {
             "case_id": ids(record.case_id),
-            "team": record.team,
+            "team": ids(record.team) if record.team else None,
             "case_manager_id": ids(record.case_manager_id) if record.case_manager_id else None,
             "order_type": record.order.order_type.value,
-            "sentence_date": record.order.sentence_date.isoformat(),
+            # shared (pseudonymised) outputs show the month of an event, never its day
+            "sentence_date": record.order.sentence_date.isoformat()[:7 if self.pseudonym else 10],
             "risk_level": LEVEL_NAME[rosh] if rosh else None,
         }
         by_rule: dict[str, list] = {rule_id: [] for rule_id in self._order}

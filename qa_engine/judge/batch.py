@@ -116,10 +116,10 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
     tally = auditor.tally()
     for raw in raws:
         result = Validator.check(raw)
-        raw = RawRecord(raw.source, raw.position, unmatched=raw.unmatched)  # all the parent needs back
+        original, raw = raw, RawRecord(raw.source, raw.position, unmatched=raw.unmatched)  # all the parent needs back
         if isinstance(result, Rejection):
-            if auditor.pseudonym and result.case_id:
-                result = result.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})
+            if auditor.pseudonym:
+                result = _pseudonymised(result, original, auditor.pseudonym)
             out.append(Judged(raw, rejection=result))
             continue
         try:
@@ -127,7 +127,7 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
         except Exception as exc:  # one case the engine (or a bug) cannot judge is rejected; the batch goes on
             rejection = _not_judged(raw, result.case_id, exc)
             if auditor.pseudonym:
-                rejection = rejection.model_copy(update={"case_id": auditor.pseudonym(result.case_id)})
+                rejection = _pseudonymised(rejection, original, auditor.pseudonym)
             out.append(Judged(raw, rejection=rejection))
             continue
         codes = tally.encode_outcomes({f["rule_id"]: f["outcome"] for f in findings})
@@ -137,6 +137,23 @@ def _judge_chunk(raws: list[RawRecord]) -> list[Judged]:
     if out:
         out[-1] = dataclasses.replace(out[-1], tally=tally)
     return out
+
+
+def _pseudonymised(rejection: Rejection, raw: RawRecord, pseudonym: Any) -> Rejection:
+    """A rejection fit for a pseudonymised run: its case id, and every id or label of the record in its reasons and
+    places, replaced by pseudonyms; dates cut to their month."""
+    from qa_engine.trust.pseudonyms import identifiers
+
+    values = identifiers(raw.parsed().data) if raw.text is not None or raw.data is not None else set()
+    if rejection.case_id:
+        values.add(rejection.case_id)
+
+    def scrub(text: str | None) -> str | None:
+        return pseudonym.text(text, values) if text else text
+
+    problems = [p.model_copy(update={"reason": scrub(p.reason), "where": scrub(p.where)}) for p in rejection.problems]
+    return rejection.model_copy(update={"case_id": pseudonym(rejection.case_id) if rejection.case_id else None,
+                                        "reason": scrub(rejection.reason), "problems": problems})
 
 
 def _not_judged(raw: RawRecord, case_id: str, exc: Exception) -> Rejection:

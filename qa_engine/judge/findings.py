@@ -255,6 +255,8 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
         case_outcome, item_outcomes = _checked_outcomes(firings, f"case {meta['case_id']}, rule {rule.id}")
 
     evidence: dict[str, Any] = _project(case, plan.case)
+    if pseudonym:
+        evidence = pseudonym.walk(evidence)
     if case_outcome is not None:
         outcome = case_outcome
         template, reason_kind = _explain(compiled, outcome, [(CASE_KIND, "", case)], problems)

@@ -34,7 +34,7 @@ from qa_engine.report import OUTPUTS
 from qa_engine.rulepack.load import load_policy, load_rules
 from qa_engine.rulepack.model import SEVERITY_RANK
 from qa_engine.run.folder import RunFolder, check_out, open_run_folder
-from qa_engine.trust.files import AtomicFile, json_line, sha256_file, write_json
+from qa_engine.trust.files import AtomicFile, json_line, make_folder, sha256_file, write_json
 from qa_engine.trust.pseudonyms import Pseudonymiser
 from qa_engine.trust.runkey import run_key
 from qa_engine.trust.verify import seal_run
@@ -581,7 +581,7 @@ def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits
                 counts["valid"] += 1
     if out_dir is not None:
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         target = AtomicFile(out / "rejected.jsonl")
         for rejection in rejections:
             target.write_line(json_line(rejection))

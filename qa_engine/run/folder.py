@@ -31,7 +31,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from qa_engine.base.errors import InputError
-from qa_engine.trust.files import write_json
+from qa_engine.trust.files import make_folder, write_json
 
 __all__ = ["RunFolder", "RunFolderError", "acquire", "check_out", "is_run", "lock_path", "open_run_folder"]
 
@@ -187,7 +187,7 @@ def open_run_folder(out: Path | str, inputs: list[str]) -> RunFolder:
         build = out.with_name(f".{out.name}.qa-engine-new")
         if build.exists():  # left by a run that was killed: ours, and incomplete
             shutil.rmtree(build)
-        build.mkdir()
+        make_folder(build)  # the owner's only (0700) unless --readable-by-group
         started = _now()
         info: dict[str, Any] = {"complete": False, "note": "this run has not finished; its outputs are incomplete",
                                 "pid": os.getpid(), "started_at": started, "out": str(out)}

@@ -8,7 +8,33 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AtomicFile", "json_line", "sha256_file", "write_bytes", "write_json", "write_text"]
+__all__ = ["AtomicFile", "json_line", "make_folder", "set_readable_by_group", "sha256_file", "write_bytes", "write_json",
+           "write_text"]
+
+_MODES = {"file": 0o600, "folder": 0o700}
+"""Outputs are the owner's only (children's data): files 0600, a run folder 0700 (see set_readable_by_group)."""
+
+
+def set_readable_by_group(readable: bool) -> None:
+    """Create outputs readable by the owner's group too (files 0640, folders 0750), or the owner's only (the default)."""
+    _MODES.update({"file": 0o640, "folder": 0o750} if readable else {"file": 0o600, "folder": 0o700})
+
+
+def make_folder(path: Path) -> None:
+    """Create ``path`` (and its parents) if missing; a folder created here gets the output folder mode. An existing
+    folder keeps its mode (it may be someone's home)."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, _MODES["folder"])
+
+
+def _open_new(path: Path, binary: bool, **kwargs: Any) -> Any:
+    """Open ``path`` for writing, created (or truncated) with the output file mode, whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), _MODES["file"])
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, _MODES["file"])
+    return os.fdopen(fd, "wb" if binary else "w", **kwargs)
 
 
 class AtomicFile:
@@ -17,7 +43,7 @@ class AtomicFile:
     def __init__(self, path: Path, encoding: str = "utf-8", newline: str = "\n") -> None:
         self.path = path
         self.tmp = path.with_name(path.name + ".partial")
-        self.handle = self.tmp.open("w", encoding=encoding, newline=newline)
+        self.handle = _open_new(self.tmp, binary=False, encoding=encoding, newline=newline)
 
     def write_line(self, text: str) -> None:
         self.handle.write(text + "\n")
@@ -47,7 +73,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via ``path.partial`` and an atomic rename."""
     tmp = path.with_name(path.name + ".partial")
     try:
-        with tmp.open("wb") as handle:
+        with _open_new(tmp, binary=True) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
