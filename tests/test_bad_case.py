@@ -214,3 +214,20 @@ def test_sample_sees_duplicates(tmp_path, copies, sample):
     assert 37 * (copies - 1) == result.counts["rejected"] == len(rejected)
     assert all("duplicate case_id" in r["reason"] for r in rejected)
     assert 37 * copies == result.counts["audited"] + result.counts["rejected"] + result.counts["not_sampled"]
+
+
+def test_a_superscript_digit_in_a_date_cell_rejects_its_case(tmp_path):
+    """'²' passes str.isdigit() but is no number: the cell is reported, the batch goes on (found by a fuzz test)."""
+    folder = tmp_path / "export"
+    shutil.copytree(EXAMPLES / "caseload-csv", folder)
+    lines = (folder / "contacts.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("date")] = "²"
+    (folder / "contacts.csv").write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+
+    result = CliRunner().invoke(cli, ["validate", str(folder)])
+
+    assert 1 == result.exit_code, result.output
+    assert "36 of 37 records valid, 1 rejected" in result.output
+    assert "is not a date" in result.output

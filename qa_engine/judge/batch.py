@@ -95,6 +95,7 @@ def _init_worker(config: WorkerConfig, parent: int) -> None:
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle, between records
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # so is SIGTERM sent to the whole process group
     if config.mapping is not None:
         from qa_engine.exports.assemble import register_mapping
 
