@@ -163,8 +163,8 @@ def test_pseudonymised_outputs_hold_no_team_label_or_exact_date(tmp_path, exampl
     for r in records:
         r["team"] = "Riverside Youth Team"
         for a in r.get("assessments", []):
-            for f in a.get("factors", []):
-                f["category"] = "lives-with-uncle-bob"
+            for n, f in enumerate(a.get("factors", [])):
+                f["category"] = f"lives-with-uncle-bob-{n}"
     dates = set()
 
     def collect(node):

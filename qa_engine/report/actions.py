@@ -66,11 +66,17 @@ def _start(action: Action, finding: Any, as_of: dt.date) -> dt.date | None:
     assert action.due is not None
     if action.due.start == "audit_date":
         return as_of
+    # a pseudonymised run keeps only the month of an event (2015-08), so no due day is worked out from it
     if action.due.start == "sentence_date":
-        return dt.date.fromisoformat(finding.sentence_date) if finding.sentence_date else None
+        return _day(finding.sentence_date)
     dates = [item.get("date") for item in finding.evidence.get("items", []) if isinstance(item, dict)]
     dates = [d for d in dates if isinstance(d, str)]
-    return dt.date.fromisoformat(min(dates)) if dates else None
+    return _day(min(dates)) if dates else None
+
+
+def _day(text: str | None) -> dt.date | None:
+    """An ISO day, or None for none or for a month alone (a pseudonymised run's dates)."""
+    return dt.date.fromisoformat(text) if text and len(text) == 10 else None
 
 
 def _add_working_days(calendar: WorkingCalendar, day: dt.date, n: int) -> dt.date:

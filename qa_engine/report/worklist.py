@@ -54,7 +54,9 @@ def worklist_rows(findings: Any, actions: dict[str, Action], as_of: dt.date,
         if f.outcome != "not_met":
             continue
         todo = to_do(actions.get(f.rule_id), f, as_of, calendar)
-        sentenced = dt.date.fromisoformat(f.sentence_date) if f.sentence_date else None
+        sentenced = f.sentence_date  # a pseudonymised run's month (2015-08) stays text
+        if sentenced and len(sentenced) == 10:
+            sentenced = dt.date.fromisoformat(sentenced)
         rows.append((f, (f.case_manager_id or "Unassigned", f.team or "No team", f.case_id,
                          f.order_type.replace("_", " "), sentenced, f.severity, f.criterion, f.rule_id, f.message,
                          todo.text, todo.due)))
