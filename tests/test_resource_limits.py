@@ -3,8 +3,8 @@
 Each input is a few kilobytes to a few megabytes and once exhausted memory or time (an alias bomb,
 a shared string of hundreds of megabytes, a header of millions of columns, a line of tens of
 megabytes). Each runs the real command in a fresh process whose peak resident memory (ru_maxrss)
-is read and recorded (``record_property``), and compared with the same command on a small valid
-input, so the check does not depend on the machine.
+is read, recorded (the test's user properties, and printed: ``pytest -s``) and compared with the
+same command on a small valid input, so the check does not depend on the machine.
 """
 
 from __future__ import annotations
@@ -53,11 +53,18 @@ def _baseline(tmp_path_factory):
     return peak
 
 
-def _stops(record_property, baseline, args, phrase, code=2, seconds=30):
+def _record(request, name, value):
+    """Record a measurement on the test (its user properties, as pytest's record_property does, which junit_family
+    xunit2 would turn into an error) and print it (``pytest -s``)."""
+    request.node.user_properties.append((name, value))
+    print(f"{request.node.name}: {name} = {value}")
+
+
+def _stops(request, baseline, args, phrase, code=2, seconds=30):
     exit_code, out, err, peak, took = _run(args)
-    record_property("peak_rss_mb", round(peak, 1))
-    record_property("baseline_rss_mb", round(baseline, 1))
-    record_property("seconds", round(took, 1))
+    _record(request, "peak_rss_mb", round(peak, 1))
+    _record(request, "baseline_rss_mb", round(baseline, 1))
+    _record(request, "seconds", round(took, 1))
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == exit_code, (out, err)
     assert 1 == len(lines), err
@@ -74,24 +81,24 @@ _BOMB = "\n".join(
     + ["calendar: {region: england}"]) + "\n"
 
 
-def test_a_yaml_alias_bomb_is_refused(tmp_path, record_property, baseline):
+def test_a_yaml_alias_bomb_is_refused(tmp_path, request, baseline):
     """A 1 KB policy whose aliases expand to a billion values is refused before anything is built."""
     (tmp_path / "bomb.yaml").write_text(_BOMB)
     assert len(_BOMB) < 1500
 
-    _stops(record_property, baseline, ["audit", str(EXAMPLE_CASELOAD), "--policy", str(tmp_path / "bomb.yaml"),
+    _stops(request, baseline, ["audit", str(EXAMPLE_CASELOAD), "--policy", str(tmp_path / "bomb.yaml"),
                                        "--as-of", EXAMPLE_AS_OF, "--out", str(tmp_path / "out")], "alias")
 
 
-def test_an_oversized_yaml_file_is_refused(tmp_path, record_property, baseline):
+def test_an_oversized_yaml_file_is_refused(tmp_path, request, baseline):
     """A mapping file of several megabytes is refused by its size, before it is parsed."""
     path = tmp_path / "mapping.yaml"
     path.write_text("tables:\n" + "".join(f"  # padding {n:08d} {'x' * 60}\n" for n in range(40_000)))
 
-    _stops(record_property, baseline, ["mapping", "check", str(path)], "1,000,000 bytes")
+    _stops(request, baseline, ["mapping", "check", str(path)], "1,000,000 bytes")
 
 
-def test_a_workbook_with_a_huge_shared_string_is_refused(tmp_path, record_property, baseline):
+def test_a_workbook_with_a_huge_shared_string_is_refused(tmp_path, request, baseline):
     """A few hundred KB of workbook holding a 150 MB shared string (unused) is refused from the zip's directory."""
     from openpyxl import Workbook
 
@@ -123,10 +130,10 @@ def test_a_workbook_with_a_huge_shared_string_is_refused(tmp_path, record_proper
             handle.write(b"</t></si></sst>")
     assert bomb.stat().st_size < 1_000_000
 
-    _stops(record_property, baseline, ["validate", str(bomb)], "shared-strings table")
+    _stops(request, baseline, ["validate", str(bomb)], "shared-strings table")
 
 
-def test_a_workbook_row_of_too_many_cells_is_refused(tmp_path, record_property, baseline):
+def test_a_workbook_row_of_too_many_cells_is_refused(tmp_path, request, baseline):
     """A sheet row of a million empty cells (a few KB compressed) stops at the cell limit, never held whole."""
     shutil.copy(EXAMPLES / "caseload.jsonl", tmp_path / "in.jsonl")
     from click.testing import CliRunner
@@ -144,10 +151,10 @@ def test_a_workbook_row_of_too_many_cells_is_refused(tmp_path, record_property, 
             target.writestr(item.filename, data)
     assert wide.stat().st_size < 2_000_000
 
-    _stops(record_property, baseline, ["validate", str(wide)], "cells")
+    _stops(request, baseline, ["validate", str(wide)], "cells")
 
 
-def test_a_csv_header_of_millions_of_columns_is_refused(tmp_path, record_property, baseline):
+def test_a_csv_header_of_millions_of_columns_is_refused(tmp_path, request, baseline):
     """A 4 MB header line (two million columns) is refused by its length before it is split."""
     folder = tmp_path / "export"
     shutil.copytree(EXAMPLES / "caseload-csv", folder)
@@ -155,10 +162,10 @@ def test_a_csv_header_of_millions_of_columns_is_refused(tmp_path, record_propert
     header, rest = text.split("\n", 1)
     (folder / "cases.csv").write_text(header + ",x" * 2_000_000 + "\n" + rest, encoding="utf-8")
 
-    _stops(record_property, baseline, ["validate", str(folder)], "longer than 2,000,000 characters")
+    _stops(request, baseline, ["validate", str(folder)], "longer than 2,000,000 characters")
 
 
-def test_a_csv_header_wider_than_the_column_limit_is_refused(tmp_path, record_property, baseline):
+def test_a_csv_header_wider_than_the_column_limit_is_refused(tmp_path, request, baseline):
     """A header of 50,000 columns (under the line limit) is refused by its width."""
     folder = tmp_path / "export"
     shutil.copytree(EXAMPLES / "caseload-csv", folder)
@@ -167,10 +174,10 @@ def test_a_csv_header_wider_than_the_column_limit_is_refused(tmp_path, record_pr
     (folder / "contacts.csv").write_text(header + "".join(f",c{n}" for n in range(50_000)) + "\n" + rest,
                                          encoding="utf-8")
 
-    _stops(record_property, baseline, ["validate", str(folder)], "2,000 a ")
+    _stops(request, baseline, ["validate", str(folder)], "2,000 a ")
 
 
-def test_an_over_long_json_lines_line_is_never_read_whole(tmp_path, record_property, baseline):
+def test_an_over_long_json_lines_line_is_never_read_whole(tmp_path, request, baseline):
     """A 120 MB line is counted in blocks and rejected by size; memory does not grow with it."""
     path = tmp_path / "long.jsonl"
     good = EXAMPLE_CASELOAD.read_text().splitlines()[0]
@@ -184,7 +191,7 @@ def test_an_over_long_json_lines_line_is_never_read_whole(tmp_path, record_prope
         handle.write(good.replace("DBY-0001", "DBY-9001") + "\n")
 
     exit_code, out, err, peak, _ = _run(["validate", str(path)])
-    record_property("peak_rss_mb", round(peak, 1))
+    _record(request, "peak_rss_mb", round(peak, 1))
 
     assert 1 == exit_code, err
     assert "2 of 3 records valid, 1 rejected" in out
