@@ -258,10 +258,10 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         click.echo(f"  {crit.criterion:<4} {crit.title:<40} {share}{extra}")
     cover = result.run.get("coverage")
     if cover:
-        from qa_engine.facts.parts import PART_NAMES
+        from qa_engine.facts.parts import lacks
 
         unknown = sum(e["rules"] - e["judgeable"] for e in cover["criteria"].values())
-        click.echo(f"  This export has no table of {', '.join(PART_NAMES.get(p, p) for p in cover['not_exported'])}: "
+        click.echo(f"  This export has {lacks(cover['not_exported'])}: "
                    f"{unknown} checks cannot be judged from it (insufficient data; see report.md).")
     if "not_sampled" in counts:
         click.echo(f"  (a sample of {counts['audited']} stratified by order type, seed {seed}; "

@@ -45,8 +45,12 @@ SECOND_ORDER = ("DBY-0005", "DBY-0036")
 OUT_OF_SCOPE = (("YOUTH_CAUTION", "2015-10-02"), ("COMMUNITY_RESOLUTION", "2015-11-12"),
                 ("NO_FURTHER_ACTION_OUTCOME_22_WITH_YJS_INVOLVEMENT", "2015-12-01"))
 NOT_EXPORTED = ["contacts", "court", "enforcement", "oversight", "plans", "plans.objectives", "plans.reviews",
-                "practice_judgements", "referrals", "safeguarding_events", "significant_changes", "assessments.factors"]
-"""The parts of a case record this export does not hold."""
+                "practice_judgements", "referrals", "safeguarding_events", "significant_changes", "assessments.factors",
+                "assessments.countersigned_date", "assessments.exploitation_screening.date", "assessments.health_screened",
+                "assessments.mappa_eligible", "assessments.relevant_behaviour_considered", "assessments.rosh_full_analysis",
+                "child.child_in_need", "child.child_protection_plan", "child.looked_after", "order.contract_signed_date",
+                "order.first_panel_date", "order.intervention_level"]
+"""The parts of a case record this export does not hold, and the fields of held parts it has no column for."""
 NONE = "1900-01-01"
 
 DISPOSAL = {"referral_order": "REFERRAL_ORDER", "youth_rehabilitation_order": "YOUTH_REHABILITATION_ORDER",

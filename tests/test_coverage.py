@@ -14,7 +14,7 @@ from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.base.yamlfile import load_yaml
 from qa_engine.exports.mapping import build_mapping
 from qa_engine.facts.derive import FactSettings, derive
-from qa_engine.facts.parts import FACT_PARTS, KIND_PARTS, OPTIONAL_PARTS, rule_parts
+from qa_engine.facts.parts import FACT_FIELDS, FACT_PARTS, KIND_FIELDS, KIND_PARTS, OPTIONAL_FIELDS, OPTIONAL_PARTS, rule_parts
 from qa_engine.records.model import CaseRecord
 from qa_engine.rulepack.load import load_rules
 from qa_engine.run.audit import audit
@@ -130,3 +130,33 @@ def test_every_fact_read_from_a_part_is_listed_as_resting_on_it(example_records,
 
 def test_the_example_caseload_is_whole():
     assert all("not_exported" not in line for line in EXAMPLE_CASELOAD.read_text().splitlines())
+
+
+@pytest.mark.parametrize("name", OPTIONAL_FIELDS)
+def test_every_fact_read_from_a_field_is_listed_as_resting_on_it(example_records, name):
+    """Take a field out of every example record: each fact that changes (or disappears) must be listed as resting on
+    it, so an export with no column for it gives insufficient data, never a definite no."""
+    from qa_engine.records.layout import targets
+
+    part = max((t for t in targets() if name.startswith(t + ".")), key=len)
+    path = name[len(part) + 1:].split(".")
+    calendar = WorkingCalendar()
+    settings = FactSettings()
+    changed: set[tuple[str, str]] = set()
+    for data in example_records:
+        stripped = json.loads(json.dumps(data))
+        holders = [stripped]
+        for step in ([] if part in ("child", "order") else part.split(".")):
+            holders = [x for h in holders for x in (h.get(step) if isinstance(h.get(step), list) else [h.get(step)])
+                       if isinstance(x, dict)]
+        if part in ("child", "order"):
+            holders = [stripped[part]]
+        for holder in holders:  # a required field of a nested object goes with its object (a screening's date)
+            holder.pop(path[0], None)
+        full = derive(CaseRecord.model_validate(data), AS_OF, calendar, settings)
+        less = derive(CaseRecord.model_validate(stripped), AS_OF, calendar, settings)
+        changed |= {("case", n) for n in set(full.case) | set(less.case) if full.case.get(n) != less.case.get(n)}
+        changed |= {(kind, "*") for kind in set(full.items) | set(less.items) if full.items.get(kind) != less.items.get(kind)}
+    for kind, fact in sorted(changed):
+        listed = KIND_FIELDS.get(kind, frozenset()) if fact == "*" else FACT_FIELDS.get((kind, fact), frozenset())
+        assert name in listed, f"{kind} fact {fact} changes without {name}, but is not listed as resting on it"

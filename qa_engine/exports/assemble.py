@@ -35,7 +35,7 @@ from qa_engine.exports.mapping import (
 from qa_engine.exports.raw import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
 from qa_engine.exports.tables import WORKBOOK_SUFFIXES, Export, TableReader, formula_text, normal_name, open_export
 from qa_engine.records.layout import RECORD, get_path, set_path
-from qa_engine.records.model import OPTIONAL_PARTS
+from qa_engine.records.model import OPTIONAL_FIELDS, OPTIONAL_PARTS
 
 __all__ = ["check_export", "export_files", "is_export", "not_exported", "read_export", "register_mapping"]
 
@@ -641,7 +641,17 @@ def _not_exported(export: Export, mapping: Mapping) -> list[str]:
     absent = set(mapping.not_exported)
     if mapping.allow_missing:
         absent |= {t.name for t in mapping.ordered if export.table(t.file, t.sheet) is None}
-    return sorted(p for p in absent if p in OPTIONAL_PARTS)
+    if mapping.allow_missing:  # a held part whose file lacks the column of a field
+        for table in mapping.ordered:
+            reader = export.table(table.file, table.sheet)
+            header = {normal_name(h) for h in reader.header()} if reader is not None else set()
+            if reader is None or not header:
+                continue
+            for column in table.columns:
+                name = f"{table.target.name}.{column.field.path}" if table.target.name != RECORD else column.field.path
+                if name in OPTIONAL_FIELDS and column.column and normal_name(column.column) not in header:
+                    absent.add(name)
+    return sorted(p for p in absent if p in OPTIONAL_PARTS or p in OPTIONAL_FIELDS)
 
 
 def not_exported(path: Path, mapping: Mapping) -> list[str]:

@@ -22,7 +22,7 @@ from qa_engine.base.resources import load_schema, mappings_dir
 from qa_engine.base.yamlfile import TextKeyLoader, load_yaml, suggest
 from qa_engine.exports.tables import formula_text, normal_name
 from qa_engine.records.layout import RECORD, FieldSpec, Target, get_path, targets
-from qa_engine.records.model import OPTIONAL_PARTS
+from qa_engine.records.model import OPTIONAL_FIELDS, OPTIONAL_PARTS
 
 __all__ = [
     "DEFAULT_MAPPINGS_DIR", "FLAT_MAPPING", "OUT_OF_SCOPE",
@@ -367,12 +367,24 @@ class Mapping:
 
     @cached_property
     def not_exported(self) -> frozenset[str]:
-        """The optional parts of a record (records.model.OPTIONAL_PARTS) this mapping reads no table for: unknown for
-        every case read through it (court counts as read when the record table maps any of its columns)."""
+        """The optional parts of a record (records.model.OPTIONAL_PARTS) this mapping reads no table for, and the fields
+        of held parts (OPTIONAL_FIELDS) it reads no column for: unknown for every case read through it (court counts as
+        read when the record table maps any of its columns)."""
         court = any(c.field.path.startswith("court.") for c in self.tables[RECORD].columns) if RECORD in self.tables \
             else False
         held = {t.target.name for t in self.tables.values()}
-        return frozenset(p for p in OPTIONAL_PARTS if p not in held and not (p == "court" and court))
+        parts = {p for p in OPTIONAL_PARTS if p not in held and not (p == "court" and court)}
+        read = {(t.target.name, c.field.path) for t in self.tables.values() for c in t.columns}
+        fields = set()
+        for name in OPTIONAL_FIELDS:
+            part = max((t for t in targets() if name.startswith(t + ".")), key=len)
+            field = name[len(part) + 1:]
+            if part in ("child", "order"):
+                if (RECORD, name) not in read and (part, field) not in read:
+                    fields.add(name)
+            elif part not in parts and (part, field) not in read:
+                fields.add(name)
+        return frozenset(parts | fields)
 
     @cached_property
     def ordered(self) -> list[Table]:

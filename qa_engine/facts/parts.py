@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from qa_engine.records.model import OPTIONAL_PARTS
+from qa_engine.records.model import OPTIONAL_FIELDS, OPTIONAL_PARTS
 
-__all__ = ["FACT_PARTS", "KIND_PARTS", "OPTIONAL_PARTS", "PART_NAMES", "coverage", "missing_message", "rule_parts"]
+__all__ = ["FACT_FIELDS", "FACT_PARTS", "KIND_FIELDS", "KIND_PARTS", "OPTIONAL_FIELDS", "OPTIONAL_PARTS", "PART_NAMES",
+           "coverage", "lacks", "missing_message", "part_name", "rule_parts"]
 
 PART_NAMES = {
     "court": "pre-sentence reports", "assessments": "assessments (AssetPlus stages)",
@@ -86,6 +87,60 @@ FACT_PARTS: dict[tuple[str, str], frozenset[str]] = {
 """(kind, fact) -> the parts it is read from; a case fact not listed is read from the child and the order only."""
 
 
+_FIELD_FACTS: dict[str, tuple[str, ...]] = {
+    "child.looked_after": ("social_care_status",), "child.child_protection_plan": ("social_care_status",),
+    "child.child_in_need": ("social_care_status",), "order.contract_signed_date": ("contract_signed",),
+    "order.first_panel_date": ("first_panel_working_days",), "order.intervention_level": ("intervention_level",),
+    "order.main_offence_category": ("offence_violent_or_sexual",),
+    "assessments.completed_date": (
+        "exploitation_indicators", "health_screened", "initial_assessment_completed", "mappa_considered",
+        "rosh_screened", "sw_reviewed", "sw_screened", "assessment_longest_unreviewed_months",
+        "initial_assessment_countersigned", "initial_assessment_months_before_order", "initial_assessment_working_days",
+        "initial_factors_recorded", "initial_lor_recorded", "mappa_category_recorded", "mappa_eligible",
+        "mappa_level_recorded", "relevant_behaviour_considered", "rosh_countersign_working_days", "rosh_full_analysis",
+        "rosh_level", "rosh_longest_unreviewed_months", "sw_level", "sw_longest_unreviewed_months", "sw_start_level"),
+    "assessments.likelihood_of_reoffending": ("initial_lor_recorded",),
+    "assessments.risk_of_serious_harm": ("rosh_screened", "rosh_countersign_working_days", "rosh_full_analysis",
+                                         "rosh_level", "rosh_longest_unreviewed_months"),
+    "assessments.rosh_full_analysis": ("rosh_full_analysis",),
+    "assessments.exploitation_screening.date": ("exploitation_screened",),
+    "assessments.relevant_behaviour_considered": ("relevant_behaviour_considered",),
+    "assessments.safety_and_wellbeing": ("sw_reviewed", "sw_screened", "sw_level", "sw_longest_unreviewed_months",
+                                         "sw_start_level"),
+    "assessments.countersigned_date": ("initial_assessment_countersigned", "rosh_countersign_working_days"),
+    "assessments.mappa_eligible": ("mappa_considered", "mappa_category_recorded", "mappa_eligible",
+                                   "mappa_level_recorded"),
+    "assessments.mappa_category": ("mappa_category_recorded",),
+    "plans.child_involved": ("plan_child_involved",), "plans.parent_involved": ("plan_parent_involved",),
+    "plans.diversity_addressed": ("plan_diversity_addressed",), "plans.barriers_addressed": ("plan_barriers_addressed",),
+    "plans.contingency_recorded": ("risk_plan_contingency", "safety_plan_contingency"),
+    "assessments.mappa_level": ("mappa_level_recorded",),
+    "assessments.exploitation_indicators": ("exploitation_indicators",),
+    "assessments.health_screened": ("health_screened",), "plans.countersigned_date": ("plan_countersigned",),
+    "oversight.decision_recorded": ("risk_oversight_longest_gap_months", "risk_oversight_recorded",
+                                    "sw_oversight_longest_gap_months", "sw_oversight_recorded"),
+}
+_FIELD_KINDS: dict[str, tuple[str, ...]] = {
+    "assessments.completed_date": ("change", "factor", "need"), "assessments.identified_needs": ("need",),
+    "plans.objectives.factor_category": ("objective",), "contacts.follow_up_date": ("absence",),
+    "enforcement.answers_contact_ids": ("response",), "enforcement.manager_authorised_by": ("enforcement", "response"),
+    "referrals.referred_date": ("need", "referral"), "oversight.decision_recorded": ("oversight",),
+    "oversight.actions_requested": ("oversight",), "oversight.actions_completed": ("oversight",),
+}
+FACT_FIELDS: dict[tuple[str, str], frozenset[str]] = {}
+"""(kind, fact) -> the fields of held parts it rests on (records.model.OPTIONAL_FIELDS), where a field the export has
+no column for would otherwise read as a definite no."""
+for _field, _names in _FIELD_FACTS.items():
+    for _name in _names:
+        FACT_FIELDS[("case", _name)] = FACT_FIELDS.get(("case", _name), frozenset()) | {_field}
+KIND_FIELDS: dict[str, frozenset[str]] = {}
+"""Item kind -> the fields of held parts its facts rest on."""
+for _field, _kinds in _FIELD_KINDS.items():
+    for _kind in _kinds:
+        KIND_FIELDS[_kind] = KIND_FIELDS.get(_kind, frozenset()) | {_field}
+assert set(_FIELD_FACTS) | set(_FIELD_KINDS) <= set(OPTIONAL_FIELDS)
+
+
 def _facts(condition: Any) -> Iterator[str]:
     """The facts a condition (or a list or mapping of them) names."""
     if isinstance(condition, dict):
@@ -99,7 +154,8 @@ def _facts(condition: Any) -> Iterator[str]:
 
 
 def _case_parts(names: Iterable[str]) -> set[str]:
-    return {part for name in names for part in FACT_PARTS.get(("case", name), ())}
+    return {part for name in names for part in FACT_PARTS.get(("case", name), frozenset())
+            | FACT_FIELDS.get(("case", name), frozenset())}
 
 
 def rule_parts(rule: Any) -> tuple[frozenset[str], frozenset[str]]:
@@ -112,16 +168,35 @@ def rule_parts(rule: Any) -> tuple[frozenset[str], frozenset[str]]:
     parts = set(applies) | _case_parts(rule.requires) | _case_parts(_facts(rule.expects))
     for ranged in (rule.for_each, rule.exists):
         if ranged is not None:
-            parts |= KIND_PARTS.get(ranged.kind, frozenset())
+            parts |= KIND_PARTS.get(ranged.kind, frozenset()) | KIND_FIELDS.get(ranged.kind, frozenset())
     return frozenset(parts), frozenset(applies)
 
 
+def part_name(part: str) -> str:
+    """A part or field the export lacks, in words ("plans", "a column for assessments.health_screened")."""
+    return PART_NAMES.get(part) or f"a column for {part}"
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def lacks(parts: Iterable[str]) -> str:
+    """What an export lacks, in words: "no table of plans, contacts and no column for assessments.health_screened"."""
+    tables = [PART_NAMES[p] for p in sorted(parts) if p in PART_NAMES]
+    columns = [p for p in sorted(parts) if p not in PART_NAMES]
+    return " and ".join(filter(None, [f"no table of {', '.join(tables)}" if tables else "",
+                                      f"no column for {', '.join(columns)}" if columns else ""]))
+
+
 def missing_message(parts: Iterable[str]) -> str:
-    """The message of a finding that cannot be judged because the export lacks ``parts``."""
-    names = [PART_NAMES[p] for p in sorted(parts)]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return (f"Cannot be judged from this export: it has no table of {listed}, so the record cannot show whether "
-            "the work was done (map one to judge this).")
+    """The message of a finding that cannot be judged because the export lacks ``parts`` (parts or fields)."""
+    tables = [PART_NAMES[p] for p in sorted(parts) if p in PART_NAMES]
+    columns = [p for p in sorted(parts) if p not in PART_NAMES]
+    lacks = " and ".join(filter(None, [f"no table of {_listed(tables)}" if tables else "",
+                                       f"no column for {_listed(columns)}" if columns else ""]))
+    return (f"Cannot be judged from this export: it has {lacks}, so the record cannot show whether the work was done "
+            "(map one to judge this).")
 
 
 def coverage(rules: Iterable[Any], not_exported: Iterable[str]) -> dict[str, dict[str, Any]]:

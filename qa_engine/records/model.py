@@ -31,6 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from qa_engine.base.text import first_control
 
 __all__ = [
+    "OPTIONAL_FIELDS",
     "OPTIONAL_PARTS",
     "PERSONAL_FIELDS",
     "STAFF_FIELDS",
@@ -100,6 +101,23 @@ OPTIONAL_PARTS = ("court", "assessments", "assessments.factors", "plans", "plans
                   "practice_judgements")
 """The parts of a case record an export may not hold (each a table of a mapping; court may also be columns of the
 record table). A part an export does not hold is unknown for its cases, never "none recorded" (see not_exported)."""
+
+OPTIONAL_FIELDS = ("child.looked_after", "child.child_protection_plan", "child.child_in_need",
+                   "order.contract_signed_date", "order.first_panel_date", "order.intervention_level",
+                   "order.main_offence_category", "assessments.rosh_full_analysis",
+                   "assessments.exploitation_screening.date", "plans.child_involved", "plans.parent_involved",
+                   "plans.diversity_addressed", "plans.barriers_addressed", "plans.contingency_recorded",
+                   "assessments.completed_date", "assessments.likelihood_of_reoffending",
+                   "assessments.risk_of_serious_harm", "assessments.relevant_behaviour_considered",
+                   "assessments.safety_and_wellbeing", "assessments.countersigned_date", "assessments.mappa_eligible",
+                   "assessments.mappa_category", "assessments.mappa_level", "assessments.exploitation_indicators",
+                   "assessments.health_screened", "assessments.identified_needs", "plans.countersigned_date",
+                   "plans.objectives.factor_category", "contacts.follow_up_date", "enforcement.answers_contact_ids",
+                   "enforcement.manager_authorised_by", "referrals.referred_date", "oversight.decision_recorded",
+                   "oversight.actions_requested", "oversight.actions_completed")
+"""Fields an export may hold no column for while it holds their part, and whose absence would otherwise read as a
+definite no (no countersignature, not screened, no follow-up): a field the mapping does not read is unknown for every
+case, like a part (see not_exported). facts/parts.py says which facts rest on each."""
 
 STAFF_FIELDS = frozenset({"case_manager_id", "psr_quality_assured_by", "countersigned_by", "manager_authorised_by",
                           "manager_id", "auditor_id"})
@@ -538,11 +556,11 @@ class CaseRecord(_Model):
     significant_changes: list[SignificantChange] = Field(default_factory=list)
     oversight: list[OversightEntry] = Field(default_factory=list)
     practice_judgements: list[PracticeJudgement] = Field(default_factory=list)
-    not_exported: list[Literal[OPTIONAL_PARTS]] = Field(  # type: ignore[valid-type]
+    not_exported: list[Literal[OPTIONAL_PARTS + OPTIONAL_FIELDS]] = Field(  # type: ignore[valid-type]
         default_factory=list,
-        description="Parts of the record the export does not hold (its mapping reads no table for them), so they are "
-                    "unknown for this case rather than empty: a rule resting on one gives insufficient_data. Set by "
-                    "the mapping for a record read from tables.")
+        description="Parts of the record the export does not hold (its mapping reads no table for them), and fields "
+                    "of held parts it has no column for, so they are unknown for this case rather than empty: a rule "
+                    "resting on one gives insufficient_data. Set by the mapping for a record read from tables.")
 
     @model_validator(mode="before")
     @classmethod

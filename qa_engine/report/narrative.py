@@ -186,15 +186,14 @@ def coverage_lines(run: dict, summary: Summary) -> list[str]:
     cover = run.get("coverage")
     if not cover:
         return []
-    from qa_engine.facts.parts import PART_NAMES
+    from qa_engine.facts.parts import lacks, part_name
 
     titles = {c.criterion: c.title for c in summary.criteria}
-    missing = ", ".join(PART_NAMES.get(p, p) for p in cover["not_exported"])
-    out = [f"This export has no table of {missing}. Those parts of the record are unknown, not empty, so a check "
+    out = [f"This export has {lacks(cover['not_exported'])}. Those parts of the record are unknown, not empty, so a check "
            "that needs one is reported as insufficient data, never as not met. For each criterion, the checks that "
            "could be judged from this export:", ""]
     for criterion, entry in cover["criteria"].items():
-        needs = (" (the rest need " + ", ".join(PART_NAMES.get(p, p) for p in entry["needs"]) + ")"
+        needs = (" (the rest need " + ", ".join(part_name(p) for p in entry["needs"]) + ")"
                  if entry["needs"] else "")
         out.append(f"- {criterion} {titles.get(criterion, '')}: {entry['judgeable']} of {entry['rules']} checks{needs}.")
     return out
