@@ -569,7 +569,9 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
 @rules.command("lint")
 @_rules_option
 def rules_lint(rules_dir: Path | None) -> None:
-    """Check every rule file, its compilation to durable_rules, and that its cases cover every outcome."""
+    """Check every rule file, its compilation to durable_rules, that its cases cover every outcome, and the
+    pack-wide timing checks: nothing due on day one, no met on impossible dates, absence explicit."""
+    from qa_engine.judge.packchecks import pack_problems
     from qa_engine.judge.rulecases import coverage_gaps, load_cases
     from qa_engine.rulepack.compile import compile_pack
     from qa_engine.rulepack.load import load_rules
@@ -582,6 +584,7 @@ def rules_lint(rules_dir: Path | None) -> None:
             gaps = coverage_gaps(rule, load_cases(rule))
             if gaps:
                 problems.append(f"{rule.id}: no test case comes out {', '.join(gaps)}")
+        problems += pack_problems(pack)
     except QAEngineError as exc:
         _fail(exc.message)
         return

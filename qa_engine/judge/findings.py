@@ -148,7 +148,7 @@ def _display(kind: str, fact: dict[str, Any], names: set[str]) -> dict[str, Any]
 
 
 def _impossible(text: str) -> str:
-    return f"The record's dates cannot be right: {text[0].upper()}{text[1:]}. Correct the record to judge this."
+    return f"The record's dates cannot be right: {text}. Correct the record to judge this."
 
 
 def _explain(compiled: CompiledRule, outcome: str, facts: list[tuple[str, str, dict[str, Any]]],
