@@ -104,17 +104,49 @@ def test_report_md_writes_numbers_one_way(run_dir):
 
 
 def test_worklist_csv_is_every_not_met_finding_most_serious_and_oldest_first(run_dir):
-    """One row per not-met finding, high severity first, then the oldest order."""
+    """One row per not-met finding (Kind: practice), high severity first, then the oldest order; then one per
+    finding the record could not support (Kind: a record to correct or complete), apart."""
     with (run_dir / "worklist.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    lines = (run_dir / "findings.jsonl").read_text().splitlines()
-    not_met = [line for line in lines if json.loads(line)["outcome"] == "not_met"]
+    lines = [json.loads(line) for line in (run_dir / "findings.jsonl").read_text().splitlines()]
+    not_met = [f for f in lines if f["outcome"] == "not_met"]
+    unsupported = [f for f in lines if f["outcome"] == "insufficient_data"]
     rank = {"high": 0, "medium": 1, "low": 2}
-    keys = [(rank[r["Severity"]], r["Sentence date"]) for r in rows]
+    practice = [r for r in rows if r["Kind"] == "Practice: not met"]
+    keys = [(rank[r["Severity"]], r["Sentence date"]) for r in practice]
 
-    assert len(not_met) == len(rows)
+    assert len(not_met) == len(practice)
+    assert len(rows) == len(not_met) + len(unsupported)
+    assert rows[:len(practice)] == practice
+    assert {r["Kind"] for r in rows[len(practice):]} <= {"Record to correct: impossible dates",
+                                                         "Record to complete: not recorded"}
     assert keys == sorted(keys)
-    assert {"Case manager", "Case", "Rule", "What was found", "What to do", "Due by"} <= set(rows[0])
+    assert {"Case manager", "Case", "Rule", "What was found", "What to do", "Due by", "Kind"} <= set(rows[0])
+
+
+def test_impossible_dates_shown_apart_from_practice(tmp_path, example_records):
+    """A plan dated before its order: the finding says so naming both dates, the worklist marks it a record to
+    correct, and report.md lists it under the records' data to correct, never as a practice shortfall."""
+    records = json.loads(json.dumps(example_records))
+    case = records[0]
+    made = dt.date.fromisoformat(case["order"]["sentence_date"])
+    case["plans"] = [{"plan_id": "P-X", "plan_type": "intervention",
+                      "created_date": (made - dt.timedelta(days=40)).isoformat()}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    audit([str(path)], tmp_path / "run", as_of=AS_OF)
+    build_report(tmp_path / "run")
+    found = [json.loads(line) for line in (tmp_path / "run" / "findings.jsonl").read_text().splitlines()]
+    plan = next(f for f in found if f["case_id"] == case["case_id"] and f["rule_id"] == "1.2-plan-timely")
+    with (tmp_path / "run" / "worklist.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["Case"] == case["case_id"] and r["Rule"] == "1.2-plan-timely"]
+    text = (tmp_path / "run" / "report.md").read_text()
+
+    assert (plan["outcome"], plan["reason_kind"]) == ("insufficient_data", "impossible_dates")
+    assert f"before the order it plans for, made on {made.isoformat()}" in plan["message"]
+    assert [(r["Kind"], r["Due by"]) for r in rows] == [("Record to correct: impossible dates", "")]
+    assert "## The records: data to correct" in text
+    assert "1.2-plan-timely (1)" in text
 
 
 @pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\t=1"])
@@ -141,7 +173,7 @@ def test_xlsx_sheets_per_case_manager_frozen_and_filtered(tmp_path, example_reco
     assert set(book.sheetnames) - set(managers) <= {"Team North", "Team South", "Team =cmd|' -C calc'!A0"}
     for sheet in book.worksheets:
         assert "A2" == sheet.freeze_panes
-        assert sheet.auto_filter.ref.startswith("A1:K")
+        assert sheet.auto_filter.ref.startswith("A1:L")
     assert team_cells
     assert all("s" == c.data_type for c in team_cells)
     csv_text = (tmp_path / "run" / "worklist.csv").read_text()

@@ -51,6 +51,13 @@ def _trim(rows: list[dict[str, Any]]) -> None:
     rows[:] = rows[:kept_problems] + rows[problems:problems + ROWS_PER_CRITERION]
 
 
+def _outcome_text(finding: Any) -> str:
+    """The outcome in words; one the record could not support says whether its dates need correcting."""
+    if finding.outcome == "insufficient_data" and finding.reason_kind == "impossible_dates":
+        return "record to correct: impossible dates"
+    return finding.outcome.replace("_", " ")
+
+
 def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
     kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
     total: dict[str, int] = defaultdict(int)
@@ -61,7 +68,7 @@ def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
         rows = kept[f.criterion]
         rows.append({"case": f.case_id, "team": f.team or "", "manager": f.case_manager_id or "",
                      "order": f.order_type.replace("_", " "), "risk": (f.risk_level or "not rated").replace("_", " "),
-                     "rule": f.rule_id, "outcome": f.outcome, "outcome_text": f.outcome.replace("_", " "),
+                     "rule": f.rule_id, "outcome": f.outcome, "outcome_text": _outcome_text(f),
                      "severity": f.severity, "message": f.message, "rank": _ORDER[f.outcome]})
         if len(rows) > 2 * (ROWS_PER_CRITERION + PROBLEM_ROWS_PER_CRITERION):  # keep memory bounded on huge runs
             _trim(rows)

@@ -260,6 +260,7 @@ def markdown(data) -> str:
     om = next((c for c in s.criteria if c.criterion == "OM"), None)
     if om is not None:
         out += ["## Operational management", "", *_criterion_paragraph(om, s, data.previous), ""]
+    out += _data_quality(data)
     out += ["## Key strengths", ""]
     out += [f"- {md(ch.criterion.title)} ({ch.criterion.criterion}): {ch.reason}." for ch in strengths] or [
         "- No criterion met the rule for a key strength."]
@@ -283,6 +284,38 @@ def markdown(data) -> str:
     if data.previous is not None:
         out.append(f"- Compared with the audit as of {data.previous.as_of}.")
     return "\n".join(out) + "\n"
+
+
+def _data_quality(data) -> list[str]:
+    """What the records could not support, apart from the practice findings: for a data officer to correct."""
+    impossible: dict[str, set[str]] = {}
+    missing: set[str] = set()
+    not_judged: set[str] = set()
+    for f in data.findings():
+        if f.reason_kind == "impossible_dates":
+            impossible.setdefault(f.rule_id, set()).add(f.case_id)
+        elif f.outcome == "insufficient_data":
+            missing.add(f.case_id)
+        elif f.reason_kind == "order_not_yet_made":
+            not_judged.add(f.case_id)
+    if not (impossible or missing or not_judged):
+        return []
+    cases = set().union(*impossible.values()) if impossible else set()
+    out = ["## The records: data to correct", "",
+           "These are problems with the records, not with the practice: a data officer can correct them "
+           "(the worklists list each one, marked \"Record to correct\" or \"Record to complete\")."]
+    if impossible:
+        out.append(f"- {len(cases)} {'case has' if len(cases) == 1 else 'cases have'} dates that cannot be right "
+                   "(a later event dated before the one it follows, as a swapped day and month gives), so "
+                   "those checks were not judged: "
+                   + "; ".join(f"{rule_id} ({len(ids)})" for rule_id, ids in sorted(impossible.items())) + ".")
+    if missing:
+        out.append(f"- {len(missing)} {'case lacks' if len(missing) == 1 else 'cases lack'} a value at least one "
+                   "check needs, so it could not be judged there (counted as insufficient data, never as not met).")
+    if not_judged:
+        out.append(f"- {len(not_judged)} {'case was' if len(not_judged) == 1 else 'cases were'} not judged at all: "
+                   "the order was made after the audit date.")
+    return [*out, ""]
 
 
 def write_markdown(data) -> Path:

@@ -1,4 +1,6 @@
-"""Worklists for case managers: every not-met finding, what to do and by when, most serious and oldest first.
+"""Worklists for case managers: every not-met finding, what to do and by when, most serious and oldest first;
+then, apart, every finding the record could not support (impossible dates, values not recorded), for a data
+officer to correct the record rather than chase the case manager (the "Kind" column says which).
 
 As CSV (one file) and as a workbook with a sheet per case manager and a sheet per team. Dates are real
 date cells in the workbook. The workbook's bytes depend only on the run: its recorded times (document
@@ -21,13 +23,23 @@ from qa_engine.report.actions import calendar_of, rule_action_specs, to_do
 from qa_engine.rulepack.model import SEVERITY_RANK, Action
 from qa_engine.trust.files import write_bytes, write_text
 
-__all__ = ["COLUMNS", "DATE_COLUMNS", "safe_cell", "worklist_rows", "write_worklists"]
+__all__ = ["COLUMNS", "DATE_COLUMNS", "KIND_TEXT", "kind_text", "safe_cell", "worklist_rows", "write_worklists"]
 
 COLUMNS = ("Case manager", "Team", "Case", "Order type", "Sentence date", "Severity", "Criterion", "Rule",
-           "What was found", "What to do", "Due by")
+           "What was found", "What to do", "Due by", "Kind")
 """The worklist's columns; "What to do" comes from the rule's ``action`` (see report/actions.py)."""
 DATE_COLUMNS = (4, 10)
 """Columns holding dates: date cells in the workbook, ISO text in the CSV."""
+KIND_TEXT = {
+    "practice": "Practice: not met",
+    "impossible_dates": "Record to correct: impossible dates",
+    "missing_data": "Record to complete: not recorded",
+}
+"""How a finding's reason kind reads in the worklists: practice problems apart from the record's problems."""
+_RECORD_TODO = {
+    "impossible_dates": "Correct the dates in the record (see what was found)",
+    "missing_data": "Record what is missing, or find where it is recorded",
+}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -42,26 +54,38 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def kind_text(finding: Any) -> str:
+    """The worklist's Kind of a not-met or insufficient-data finding (practice, or the record to fix)."""
+    kind = finding.reason_kind or ("practice" if finding.outcome == "not_met" else "missing_data")
+    return KIND_TEXT.get(kind, kind.replace("_", " "))
+
+
 def worklist_rows(findings: Any, actions: dict[str, Action], as_of: dt.date,
                   calendar: WorkingCalendar | None = None) -> list[tuple[Any, ...]]:
-    """Not-met findings as worklist rows, most serious first, then oldest order, then case and rule.
+    """Not-met findings (practice) as worklist rows, most serious first, then oldest order, then case and rule;
+    then the findings the record could not support (impossible dates, then values not recorded), in the same order.
 
     Each row: the columns of COLUMNS, with the sentence date and the due date as ``datetime.date`` (or None).
     """
     calendar = calendar or WorkingCalendar()
     rows = []
     for f in findings:
-        if f.outcome != "not_met":
+        if f.outcome == "not_met":
+            todo = to_do(actions.get(f.rule_id), f, as_of, calendar)
+            text, due = todo.text, todo.due
+        elif f.outcome == "insufficient_data":
+            text, due = _RECORD_TODO.get(f.reason_kind or "missing_data", _RECORD_TODO["missing_data"]), None
+        else:
             continue
-        todo = to_do(actions.get(f.rule_id), f, as_of, calendar)
         sentenced = f.sentence_date  # a pseudonymised run's month (2015-08) stays text
         if sentenced and len(sentenced) == 10:
             sentenced = dt.date.fromisoformat(sentenced)
         rows.append((f, (f.case_manager_id or "Unassigned", f.team or "No team", f.case_id,
                          f.order_type.replace("_", " "), sentenced, f.severity, f.criterion, f.rule_id, f.message,
-                         todo.text, todo.due)))
-    rows.sort(key=lambda pair: (-SEVERITY_RANK[pair[0].severity], pair[0].sentence_date or "9999", pair[0].case_id,
-                                pair[0].rule_id))
+                         text, due, kind_text(f))))
+    kinds = {text: n for n, text in enumerate(KIND_TEXT.values())}
+    rows.sort(key=lambda pair: (kinds.get(pair[1][-1], len(kinds)), -SEVERITY_RANK[pair[0].severity],
+                                pair[0].sentence_date or "9999", pair[0].case_id, pair[0].rule_id))
     return [row for _, row in rows]
 
 
@@ -111,7 +135,7 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
     if not sheets:
         sheets.append(("No actions", []))
     used: set[str] = set()
-    widths = (14, 12, 14, 22, 13, 9, 9, 34, 60, 50, 12)
+    widths = (14, 12, 14, 22, 13, 9, 9, 34, 60, 50, 12, 24)
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     for title, sheet_rows in sheets:
         sheet = book.create_sheet(_sheet_name(title, used))
