@@ -22,7 +22,10 @@ basis: recorded_data
 severity: medium
 sources:
   - {about: the order starts at contract signing, source: Sentencing Council referral order card, status: verified}
-applies_when: {fact: order_type, eq: referral_order}
+applies_when:
+  all:
+    - {fact: order_type, eq: referral_order}
+    - any: [{fact: contract_signed, eq: true}, {fact: working_days_since_sentence, gt: 20}]
 expects: {fact: contract_signed, eq: true}
 messages:
   met: "Contract signed."

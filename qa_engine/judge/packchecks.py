@@ -4,8 +4,9 @@ Each rule's own cases test it one example at a time; these checks hold every rul
 properties that no single example proves:
 
 * **Nothing due on day one.** A minimal valid case of each order type (the child and the order, nothing
-  else recorded), audited on the day its order is made, gets no ``not_met``, no ``insufficient_data`` and
-  no ``met`` from any rule: nothing is due yet, and nothing recorded can be met.
+  else recorded), audited on the day its order is made, gets no ``not_met`` and no ``insufficient_data``
+  from any rule: nothing is due yet; and, with no start recorded either, no ``met``: nothing recorded can
+  be met. (With its start, a referral order's contract is signed that day: that may be met.)
 * **No met on impossible dates.** Take each rule case the rule judges ``met``; set each fact the rule tests
   that measures one date after another, where the later event cannot come first (FactSpec.may_precede),
   to an impossible negative span: the outcome must not be ``met`` on it (an item the rule did not judge, such
@@ -53,14 +54,15 @@ def minimal_case(order_type: OrderType, day: dt.date = DAY_ONE, start: bool = Fa
 
 
 def day_one_problems(pack: RulePack, policy: Policy | None = None) -> list[str]:
-    """Rules that judge a minimal case of some order type, audited on the day its order is made, as anything
-    but not applicable (with and without a start date recorded)."""
+    """Rules that judge a minimal case of some order type, audited on the day its order is made, not met or
+    insufficient data (with and without a start date recorded), or met with nothing recorded."""
     auditor = Auditor(pack, policy, as_of=DAY_ONE)
     problems = []
     for order_type in OrderType:
         for start in (False, True):
             for finding in auditor.audit_record(minimal_case(order_type, start=start)):
-                if finding.outcome != "not_applicable":
+                # with nothing recorded nothing can be met; a referral order's contract signed that day may be
+                if finding.outcome in ("not_met", "insufficient_data") or (finding.outcome == "met" and not start):
                     problems.append(
                         f"{finding.rule_id}: a minimal {order_type.value} case{' with its start' if start else ''}, "
                         f"audited on the day its order is made, comes out {finding.outcome} ({finding.message}); "
