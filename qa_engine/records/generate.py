@@ -240,7 +240,7 @@ class _Case:
             return
         deadline = 20 if self.order_type == "referral_order" else 15
         offset = rng.randint(deadline + 1, deadline + 15) if self.short("late_assessment") else rng.randint(3, deadline)
-        done = d.add(self.start, offset)
+        done = d.add(self.sentence, offset)  # due from the day the order is made (rows 5.1-5.2)
         incomplete = self.short("incomplete_assessment")
         factors = [{"category": c, "rating": rng.choices(_LEVELS, weights=[30, 35, 25, 10])[0]}
                    for c in rng.sample(_FACTORS, rng.randint(2, 5))]
@@ -249,7 +249,7 @@ class _Case:
         violent = self.offence in ("violence_against_the_person", "sexual_offences", "robbery")
         first: dict[str, Any] = {
             "assessment_id": f"AS-{self.n:07d}-1", "stage": "start_of_order",
-            "started_date": self.iso(self.start), "completed_date": self.iso(done),
+            "started_date": self.iso(self.sentence), "completed_date": self.iso(done),
             "likelihood_of_reoffending": None if incomplete and rng.random() < 0.5 else rng.choice(_LEVELS[:3]),
             "risk_of_serious_harm": self.rosh, "safety_and_wellbeing": self.sw,
             "rosh_full_analysis": self.rosh != "low" and not (incomplete and rng.random() < 0.5),
@@ -314,7 +314,7 @@ class _Case:
         rng, d = self.rng, self.d
         plans = []
         if self.start is not None and not (self.short("late_plan") and rng.random() < 0.4):
-            created = d.add(self.start, rng.randint(16, 30) if self.short("late_plan") else rng.randint(0, 15))
+            created = d.add(self.sentence, rng.randint(21, 35) if self.short("late_plan") else rng.randint(0, 15))
             if self.order_type == "referral_order":
                 created = self.start if not self.short("late_plan") else created
             weak = self.short("weak_plan")
@@ -345,7 +345,7 @@ class _Case:
             if self.start is None or level == "low" or (self.short("missing_risk_plan") and rng.random() < 0.4):
                 continue
             late = self.short("missing_risk_plan")
-            created = d.add(self.start, rng.randint(16, 30) if late else rng.randint(2, 15))
+            created = d.add(self.sentence, rng.randint(21, 35) if late else rng.randint(2, 15))
             plans.append({
                 "plan_id": f"{'RP' if kind == 'risk_of_harm' else 'SP'}-{self.n:07d}",
                 "plan_type": kind, "created_date": self.iso(created),
@@ -457,7 +457,7 @@ class _Case:
         status = child["looked_after"] or child["child_protection_plan"] or child["child_in_need"]
         if status and self.start and not (self.short("missing_social_care") and rng.random() < 0.5):
             late = self.short("missing_social_care")
-            when = d.add(self.start, rng.randint(11, 25) if late else rng.randint(0, 8))
+            when = d.add(self.sentence, rng.randint(11, 25) if late else rng.randint(0, 8))
             if when <= self.until:
                 events.append({"event_id": f"SG-{self.n:07d}-1", "date": self.iso(when),
                                "type": rng.choice(["information_shared_with_social_care", "strategy_meeting",
@@ -475,7 +475,7 @@ class _Case:
             self.record["oversight"] = entries
             return
         high = self.rosh in ("high", "very_high") or self.sw in ("high", "very_high")
-        when = d.add(self.start, rng.randint(5, 20))
+        when = d.add(self.sentence, rng.randint(5, 20))
         k = 0
         while when <= self.until:
             k += 1
