@@ -5,8 +5,12 @@ counts and levels already reduced to numbers, judged *as of the audit date*, so 
 due is not missing and the same input gives the same facts on any day it is run. Anything dated
 after the audit date is ignored.
 
-A fact that cannot be known (no start date, no completed assessment) is simply absent; rules
-either require it (absent -> ``insufficient_data``) or treat a comparison on it as false.
+A fact that cannot be known (no due date, no completed assessment) is simply absent; a rule's test on
+it is unknown (``insufficient_data``) unless the rule declares what its absence means (rulepack/compile.py).
+Every order's assessment, plan and panel clock runs from the day the order was made (the sentence date;
+domain-standards.md rows 5.1-5.4, section 8): FactSpec.clock says so per fact, and a rule's ``clock`` must
+agree. A span whose later event is dated first where it cannot be (FactSpec.may_precede) keeps its negative
+value and is recorded in CaseFacts.problems, naming both dates.
 Nothing here is ever ``None`` in the output: durable_rules treats ``null`` as present.
 """
 
