@@ -61,7 +61,7 @@ def test_the_shipped_files_are_found_as_package_resources(tmp_path, monkeypatch)
     assert {"flat", "cld-like"} <= set(shipped_mappings())
     assert resources.example_path("caseload.jsonl").is_file()
     assert resources.load_schema("rule")["type"] == "object"
-    with pytest.raises(qa_engine.ConfigError, match="no shipped example 'nothing.jsonl'"):
+    with pytest.raises(qa_engine.ConfigError, match=r"no shipped example 'nothing\.jsonl'"):
         resources.example_path("nothing.jsonl")
 
 
