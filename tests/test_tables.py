@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from qa_engine.base.errors import InputError, MappingError
@@ -294,6 +294,21 @@ _CELL = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.s
     ["", "ATT", "UA", "O-1", "O-2", "01/02/2016", "31/02/2016", "2016-02-03", "=1+1", '"', ";", "\r\n", "1900-01-01"])
 
 
+def _csv_text(header: list[str], rows: list[list[str]]) -> str:
+    """The rows as CSV text, NUL characters included: Python 3.10's csv writer refuses to write them (3.11 and later
+    write them as they are), and an export may hold them all the same, so the test writes them itself."""
+    import csv
+    import io
+
+    cells = "".join("".join(row) for row in rows)
+    stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in cells)  # a private-use character
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows([[cell.replace("\x00", stand_in) for cell in row] for row in rows])
+    return text.getvalue().replace(stand_in, "\x00")
+
+
 def _cases_or_refusal(folder: Path, tmp: Path, fuzzed: str) -> list | None:
     """The cases read (every rejection located), or None when the export is refused naming the fuzzed file."""
     try:
@@ -310,23 +325,18 @@ def _cases_or_refusal(folder: Path, tmp: Path, fuzzed: str) -> list | None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=7), max_size=8),
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
+@example(rows=[["\x00"]], encoding="utf-8")  # a NUL character: refused on Python 3.10, read on 3.11 and later
 def test_any_contacts_table_is_read_or_refused_with_a_reason(tmp_path_factory, rows, encoding):
     """Whatever the contacts table holds, every case is a record or a rejection with a located reason, every other
     row a record's or an unmatched row, or the whole export is refused with an InputError: never a crash."""
-    import csv
-    import io
-
     tmp = tmp_path_factory.mktemp("fuzz")
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["Contact ID", "Order ID", "Contact Date", "Outcome", "Notes"])
-    writer.writerows(rows)
+    text = _csv_text(["Contact ID", "Order ID", "Contact Date", "Outcome", "Notes"], rows)
     folder = tmp / "export"
     folder.mkdir()
     (folder / "orders.csv").write_text(ORDERS, encoding="utf-8")
     (folder / "children.csv").write_text(CHILDREN, encoding="utf-8")
     try:
-        (folder / "contacts.csv").write_bytes(text.getvalue().encode(encoding))
+        (folder / "contacts.csv").write_bytes(text.encode(encoding))
     except UnicodeEncodeError:
         return
     cases = _cases_or_refusal(folder, tmp, "contacts.csv")
@@ -335,24 +345,23 @@ def test_any_contacts_table_is_read_or_refused_with_a_reason(tmp_path_factory, r
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), max_size=8))
+@example(rows=[["\x00"]])
 def test_any_record_table_is_read_or_refused_with_a_reason(tmp_path_factory, rows):
     """The same for the record table: each non-blank row is one case (a record or a located rejection)."""
     import csv
     import io
 
     tmp = tmp_path_factory.mktemp("fuzz")
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(["Order ID", "Child ID", "Order", "Sentenced"])
-    writer.writerows(rows)
+    text = _csv_text(["Order ID", "Child ID", "Order", "Sentenced"], rows)
     folder = tmp / "export"
     folder.mkdir()
-    (folder / "orders.csv").write_text(text.getvalue(), encoding="utf-8")
+    (folder / "orders.csv").write_text(text, encoding="utf-8")
     (folder / "children.csv").write_text(CHILDREN, encoding="utf-8")
     (folder / "contacts.csv").write_text(CONTACTS, encoding="utf-8")
     cases = _cases_or_refusal(folder, tmp, "orders.csv")
-    parsed = list(csv.reader(io.StringIO(text.getvalue())))[1:]
-    assert cases is None or len(cases) == sum(1 for row in parsed if any(c.strip() for c in row))
+    if cases is not None:  # (on Python 3.10 a table holding NUL is refused, and the csv module cannot parse it here either)
+        parsed = list(csv.reader(io.StringIO(text)))[1:]
+        assert len(cases) == sum(1 for row in parsed if any(c.strip() for c in row))
 
 
 def test_a_case_whose_rows_exceed_the_record_size_limit_is_rejected(tmp_path):
