@@ -146,8 +146,11 @@ def test_seen_ids_remember_where_first_read():
     from qa_engine.exports.validation import SeenIds
 
     seen = SeenIds()
-    for i in range(12_000):  # more than one commit batch
-        assert seen.first_seen(f"C-{i}", f"a.jsonl line {i + 1}") is None
+    try:
+        for i in range(12_000):  # more than one commit batch
+            assert seen.first_seen(f"C-{i}", f"a.jsonl line {i + 1}") is None
 
-    assert "a.jsonl line 1" == seen.first_seen("C-0", "b.jsonl line 9")
-    assert "a.jsonl line 12000" == seen.first_seen("C-11999", "b.jsonl line 10")
+        assert "a.jsonl line 1" == seen.first_seen("C-0", "b.jsonl line 9")
+        assert "a.jsonl line 12000" == seen.first_seen("C-11999", "b.jsonl line 10")
+    finally:
+        seen.close()  # an unclosed connection is a ResourceWarning on Python 3.13, an error under the suite's settings
