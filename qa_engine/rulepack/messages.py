@@ -53,7 +53,8 @@ def render(template: str, scopes: dict[str, dict[str, Any]], count: int = 0) -> 
             return ""
         return PLACEHOLDER.sub(fill, inner)
 
-    return _agree(PLACEHOLDER.sub(fill, OPTIONAL.sub(optional, template)))
+    text = OPTIONAL.sub(optional, template) if "[" in template else template  # (each test: a regex's precondition)
+    return _agree(PLACEHOLDER.sub(fill, text) if "{" in text else text)
 
 
 _ONE = re.compile(r"(?<![\d.,])1 (working day|day|month|week|warning|time|review|failure|absence|case)s\b")
@@ -61,4 +62,4 @@ _ONE = re.compile(r"(?<![\d.,])1 (working day|day|month|week|warning|time|review
 
 
 def _agree(text: str) -> str:
-    return _ONE.sub(r"1 \1", text)
+    return _ONE.sub(r"1 \1", text) if "1 " in text else text
