@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 __all__ = ["OPTIONAL", "PLACEHOLDER", "placeholders", "render"]
@@ -36,6 +37,64 @@ working days". Square brackets holding no placeholder are literal text."""
 
 def render(template: str, scopes: dict[str, dict[str, Any]], count: int = 0) -> str:
     """Fill a template from ``scopes`` (case, item, match, param).
+
+    An optional part, ``[...]``, is left out when a value in it is missing; elsewhere a missing value
+    reads "not recorded" (write it as a labelled value, "assessment completed: {case.x}").
+
+    The template is split into its parts once (``_pieces``); a result that still holds a brace (a value
+    or a piece of text that could form a placeholder) is made again by ``_render_by_regex``, which
+    defines the result, so both always agree.
+    """
+    out = []
+    for optional, parts in _pieces(template):
+        if optional:
+            shown = []
+            for text, scope, name in parts:
+                if scope is None:
+                    shown.append(text)
+                    continue
+                value = count if scope == "count" else scopes.get(scope, {}).get(name)
+                if value is None:
+                    shown = []
+                    break
+                shown.append(_show(value))
+            out.extend(shown)
+        else:
+            for text, scope, name in parts:
+                out.append(text if scope is None else _show(count if scope == "count" else scopes.get(scope, {}).get(name)))
+    result = "".join(out)
+    if "{" in result:
+        return _render_by_regex(template, scopes, count)
+    return _agree(result)
+
+
+@cache
+def _pieces(template: str) -> tuple[tuple[bool, tuple[tuple[str, str | None, str], ...]], ...]:
+    """A template split once into (is optional, parts) pieces; each part is (literal text, scope or None, name),
+    scope "count" for ``{count}``."""
+
+    def split(text: str) -> tuple[tuple[str, str | None, str], ...]:
+        parts: list[tuple[str, str | None, str]] = []
+        at = 0
+        for m in PLACEHOLDER.finditer(text):
+            parts.append((text[at:m.start()], None, ""))
+            parts.append(("", m.group(1) or "count", m.group(2) or ""))
+            at = m.end()
+        parts.append((text[at:], None, ""))
+        return tuple(p for p in parts if p[0] or p[1])
+
+    pieces = []
+    at = 0
+    for m in OPTIONAL.finditer(template):
+        pieces.append((False, split(template[at:m.start()])))
+        pieces.append((True, split(m.group(1))))
+        at = m.end()
+    pieces.append((False, split(template[at:])))
+    return tuple(pieces)
+
+
+def _render_by_regex(template: str, scopes: dict[str, dict[str, Any]], count: int = 0) -> str:
+    """``render`` as defined: the optional parts substituted, then every placeholder in the result.
 
     An optional part, ``[...]``, is left out when a value in it is missing; elsewhere a missing value
     reads "not recorded" (write it as a labelled value, "assessment completed: {case.x}").
