@@ -222,3 +222,24 @@ def test_sample_needs_files(tmp_path):
     """Sampling reads the inputs twice, so standard input is refused with the reason."""
     with pytest.raises(InputError, match="needs files"):
         audit(["-"], tmp_path, as_of=AS_OF, sample=5)
+
+
+def test_html_keeps_problems_first_and_says_where_the_rest_are(run_dir, monkeypatch):
+    """Past its bounds the page keeps the problems first, says how many it holds, and names the worklists."""
+    import re as regex
+
+    import qa_engine.report.html as html
+
+    monkeypatch.setattr(html, "PROBLEM_ROWS_PER_CRITERION", 3)
+    monkeypatch.setattr(html, "ROWS_PER_CRITERION", 2)
+    page = html.render_html(load_run(run_dir))
+    tables = page.split('<table class="cases">')[1:]
+
+    assert len(tables) == 14
+    for table in tables:
+        outcomes = regex.findall(r'data-outcome="(\w+)"', table.split("</table>")[0])
+        assert len(outcomes) <= 5
+        assert outcomes == sorted(outcomes, key=lambda o: o == "met")
+    assert regex.search(r"This page holds 5 of the \d+ findings: those not met or lacking data first "
+                        r"\(the first 3 of \d+\), then the first met ones\. Every not-met finding is in worklist\.xlsx",
+                        page)

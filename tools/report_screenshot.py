@@ -4,9 +4,9 @@ Usage (from the repository root, with the package installed and Debian's chromiu
 
     python tools/report_screenshot.py [--out docs/report.png] [--keep RUN_DIR]
 
-The audit is exactly the one the README's first command runs:
-`qa-engine audit examples/caseload.jsonl --as-of 2016-02-15 --out out` (into a temporary folder, so an
-`out` you have is never touched). The page is opened with no network, the first criterion opened,
+The audit is exactly the one the README's first set-up command runs (read from README.md, today
+`qa-engine audit examples/caseload.jsonl --as-of 2016-02-15 --out out`), into a temporary folder, so an
+`out` you have is never touched. The page is opened with no network, the first criterion opened,
 and the top of the page captured at 1280 x 1400.
 """
 
@@ -20,7 +20,18 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README_COMMAND = ["audit", "examples/caseload.jsonl", "--as-of", "2016-02-15", "--out"]
+
+
+def readme_command() -> list[str]:
+    """The arguments of the `qa-engine audit ...` in the README's first set-up command, without `--out DIR`."""
+    import re
+    import shlex
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if "qa-engine audit " in line)
+    words = shlex.split(re.sub(r"^.*?qa-engine audit ", "audit ", first).split("&&")[0])
+    at = words.index("--out")
+    return words[:at] + words[at + 2:]
 
 
 def main() -> int:
@@ -35,8 +46,10 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "out"
-        subprocess.run([sys.executable, "-m", "qa_engine", "--log-level", "error", *README_COMMAND, str(run)],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        command = readme_command()
+        print("qa-engine " + " ".join(command) + " --out " + str(run))
+        subprocess.run([sys.executable, "-m", "qa_engine", *command, "--out", str(run)], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:

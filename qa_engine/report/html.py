@@ -32,7 +32,7 @@ __all__ = ["PAGE_ROWS", "PROBLEM_ROWS_PER_CRITERION", "ROWS_PER_CRITERION", "flo
 
 ROWS_PER_CRITERION = 1000
 """Met findings kept in the page per criterion; the page shows them a page at a time."""
-PROBLEM_ROWS_PER_CRITERION = 20000
+PROBLEM_ROWS_PER_CRITERION = 5000
 """Not-met and insufficient-data findings kept in the page per criterion (every one, up to this bound)."""
 PAGE_ROWS = 100
 """Rows the page shows at a time; the rest are a click away (and every row the page holds can be downloaded)."""
@@ -65,6 +65,8 @@ def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
         if f.outcome == "not_applicable":
             continue
         total[f.criterion] += 1
+        if f.outcome != "met":
+            total[f"{f.criterion} problems"] += 1
         rows = kept[f.criterion]
         rows.append({"case": f.case_id, "team": f.team or "", "manager": f.case_manager_id or "",
                      "order": f.order_type.replace("_", " "), "risk": (f.risk_level or "not rated").replace("_", " "),
@@ -136,6 +138,7 @@ def render_html(data) -> str:
             "percent": floor_percent(c.proportion_met) if c.proportion_met is not None else None,
             "suggestions": _suggestions(c, ordered_rules(summary, c.criterion), actions),
             "rows": rows.get(c.criterion, []), "total": total.get(c.criterion, 0),
+            "problems": total.get(f"{c.criterion} problems", 0), "problem_cap": PROBLEM_ROWS_PER_CRITERION,
         })
     strengths, areas = choose(summary)
     return _ENV.get_template("report.html.j2").render(
