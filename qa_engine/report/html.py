@@ -100,9 +100,9 @@ def _suggestions(c: Any, rules: list[Any], actions: dict[str, str]) -> list[str]
         if not r.not_met:
             continue
         what = actions.get(r.rule_id) or f"look again at: {r.title.lower()}"
-        out.append(f"{what[0].upper()}{what[1:]} in {plural(r.not_met, 'case')} ({r.rule_id}, {r.severity} severity).")
+        out.append(f"{plural(r.not_met, 'case')}: {what[0].lower()}{what[1:]} ({r.rule_id}, {r.severity} severity).")
     if c.insufficient_data:
-        out.append(f"Complete the records of {plural(c.insufficient_data, 'case')} that lacked the data to judge.")
+        out.append(f"{plural(c.insufficient_data, 'case')}: complete the record, which lacked the data to judge.")
     return out
 
 
