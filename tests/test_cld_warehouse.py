@@ -124,3 +124,4 @@ def test_audited_it_says_what_it_can_judge_and_no_not_met_rests_on_a_missing_tab
     assert "- 4.2 " in report and "checks (the rest need contacts (appointments)" in report
     assert ("3 were disposals outside the rule pack's scope and were not judged (COMMUNITY_RESOLUTION 1, "
             "NO_FURTHER_ACTION_OUTCOME_22_WITH_YJS_INVOLVEMENT 1, YOUTH_CAUTION 1)") in report
+    assert "every one was audited" not in report  # 3 of the 13 records were out of scope, not audited

@@ -227,7 +227,7 @@ def markdown(data) -> str:
            if run.get("sample") else "")
         + f". {plural(counts['records_read'], 'record')} {'was' if counts['records_read'] == 1 else 'were'} read"
         + (f" and {counts['rejected']} could not be audited" if counts["rejected"] or "not_sampled" in counts
-           else " and every one was audited")
+           else "" if counts.get("out_of_scope") else " and every one was audited")
         + (f"; {counts['unmatched_rows']} {'row' if counts['unmatched_rows'] == 1 else 'rows'} of the export's "
            "tables joined no case" if counts.get("unmatched_rows") else "")
         + (f"; {counts['out_of_scope']} were disposals outside the rule pack's scope and were not judged ("
