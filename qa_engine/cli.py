@@ -274,7 +274,8 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
     if result.earlier_moved_to is not None:
         click.echo(f"The earlier run that was in {out_dir} is kept, whole, in {result.earlier_moved_to}.")
     if result.read_too_little:
-        click.echo(f"Error: {result.read_too_little} Look in {out_dir / 'rejected.jsonl'}.", err=True)
+        look = f" Look in {out_dir / 'rejected.jsonl'}." if result.counts.get("rejected") else ""
+        click.echo(f"Error: {result.read_too_little}{look}", err=True)
         sys.exit(EXIT_READ_TOO_LITTLE)
     if fail_on and result.worst_not_met and SEVERITY_RANK[result.worst_not_met] >= SEVERITY_RANK[fail_on]:
         sys.exit(EXIT_FINDINGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -187,6 +188,16 @@ class TestReadTooLittle:
         result = _audit(runner, tmp_path / "out", inputs=(str(empty),))
         assert 3 == result.exit_code
         assert "it holds no case record" in result.stderr
+        assert "rejected.jsonl" not in result.stderr  # nothing was rejected: nothing to look in
+
+    def test_the_first_rejection_ends_its_sentence_before_look_in(self, runner, tmp_path):
+        """The first rejection's reason is quoted as a sentence: "... dd/mm/yyyy. Look in ...", never run on."""
+        broken = tmp_path / "broken.jsonl"
+        broken.write_text('{"case_id": "A-1"}\n', encoding="utf-8")
+        result = _audit(runner, tmp_path / "out", inputs=(str(broken),))
+        error = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+        assert 1 == len(error), result.stderr
+        assert re.search(r"The first: [^\n]*[^.]\. Look in \S*rejected\.jsonl\.$", error[0]), error[0]
 
     def test_the_rejected_share_over_max_rejected_exits_3_and_under_it_0(self, runner, tmp_path):
         lines = EXAMPLE_CASELOAD.read_text(encoding="utf-8").splitlines()[:4]

@@ -91,7 +91,7 @@ def read_too_little(counts: dict[str, int], max_rejected: float, first: str | No
     share, 0 to 1) of the records judged or rejected were rejected; None when enough was read. ``first`` is the first
     rejection's reason, to show what went wrong."""
     judged = counts["audited"] + counts["rejected"]
-    shown = f" The first: {first}" if first else ""
+    shown = f" The first: {first.rstrip().rstrip('.')}." if first else ""
     if counts["audited"] == 0:
         if judged == 0:
             return "The input could not be read: it holds no case record. Check that the right file or folder was given."
