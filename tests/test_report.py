@@ -243,3 +243,11 @@ def test_html_keeps_problems_first_and_says_where_the_rest_are(run_dir, monkeypa
     assert regex.search(r"This page holds 5 of the \d+ findings: those not met or lacking data first "
                         r"\(the first 3 of \d+\), then the first met ones\. Every not-met finding is in worklist\.xlsx",
                         page)
+
+
+def test_html_risk_filter_lists_levels_lowest_first_then_not_rated(run_dir):
+    """The risk-of-serious-harm filter reads low, medium, high, very high, not rated: a scale, not the alphabet."""
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    select = re.search(r'<select data-filter="risk">(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r'<option value="([^"]*)">', select)
+    assert ["", "low", "medium", "high", "very high", "not rated"] == options

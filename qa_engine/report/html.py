@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa_engine.base.text import display
+from qa_engine.records.model import LEVEL_RANK
 from qa_engine.report.actions import rule_actions
 from qa_engine.report.judgements import judgement_view
 from qa_engine.report.narrative import (
@@ -114,11 +115,16 @@ def _csp_hash(script: str) -> str:
 _ENV.filters["csp_hash"] = _csp_hash
 
 
+_RISK_ORDER = {**{level.value.replace("_", " "): rank for level, rank in LEVEL_RANK.items()}, "not rated": len(LEVEL_RANK) + 1}
+"""Where each risk-of-serious-harm label (as shown in the filter) comes in its select: lowest level first."""
+
+
 def render_html(data) -> str:
     """The page's HTML."""
     summary = data.summary
     rows, total = _rows(data)
     values = {key: sorted({r[key] for crit in rows.values() for r in crit}) for key in ("team", "manager", "order", "risk")}
+    values["risk"].sort(key=lambda label: _RISK_ORDER.get(label, len(_RISK_ORDER) + 1))  # a scale, not the alphabet
     previous = {c.criterion: c for c in data.previous.criteria} if data.previous else {}
     previous_rules = {r.rule_id: r.proportion_met for r in data.previous.rules} if data.previous else {}
     actions = rule_actions(data)
