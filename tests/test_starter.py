@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qa_engine.base.errors import MappingError
+from qa_engine.base.errors import InputError, MappingError
 from qa_engine.exports.flat import export_flat
 from qa_engine.exports.mapping import FLAT_MAPPING, load_mapping
 from qa_engine.exports.sources import read_inputs
@@ -321,6 +321,9 @@ def test_headers_are_quoted_safely(tmp_path):
 def test_an_export_with_nothing_matched_still_gives_a_file_that_says_so(tmp_path):
     folder = tmp_path / "export"
     folder.mkdir()
+    with pytest.raises(InputError, match="holds no CSV file or workbook sheet"):
+        starter_mapping(folder)  # an empty folder is no export at all
+    (folder / "weather.csv").write_text("station,rainfall\nA,3\n", encoding="utf-8")
     starter = starter_mapping(folder)
     assert (starter.tables, starter.columns) == (0, 0)
     assert "tables: {}" in starter.text and "record table (one row per case) is required" in starter.text

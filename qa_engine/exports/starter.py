@@ -584,6 +584,9 @@ def starter_mapping(path: Path, sample_rows: int = 200) -> Starter:
     """
     with open_export(path) as export:
         names = export.names()
+        if not names:
+            msg = f"{path} holds no CSV file or workbook sheet, so there is nothing to draft a mapping from"
+            raise InputError(msg)
         link_names = [n for n in names if _norm(Path(n).stem if n.lower().endswith((".csv", ".txt")) else n)
                       .startswith("link")]
         chosen, left_out = _match_tables([n for n in names if n not in link_names])

@@ -198,6 +198,27 @@ class OrderType(str, Enum):
     other = "other"
 
 
+ORDER_TYPE_LABELS = {
+    OrderType.referral_order: "referral order",
+    OrderType.youth_rehabilitation_order: "youth rehabilitation order",
+    OrderType.youth_rehabilitation_order_iss: "youth rehabilitation order with ISS",
+    OrderType.detention_and_training_order_licence: "detention and training order licence",
+    OrderType.section_250_licence: "section 250 licence",
+    OrderType.reparation_order: "reparation order",
+    OrderType.youth_conditional_caution: "youth conditional caution",
+    OrderType.other: "other order",
+}
+"""Each order type as a manager would write it (ISS, Intensive Supervision and Surveillance, stays capitals)."""
+
+
+def order_type_label(value: str) -> str:
+    """The order type ``value`` (e.g. ``youth_rehabilitation_order_iss``) in words; an unknown value with spaces."""
+    try:
+        return ORDER_TYPE_LABELS[OrderType(value)]
+    except ValueError:
+        return value.replace("_", " ")
+
+
 class OffenceCategory(str, Enum):
     """Main offence category (CLD ``yjboffenceCategory``, lower-cased)."""
 

@@ -36,6 +36,7 @@ from qa_engine.exports.auditform import (
     HEADER_ROW,
     case_rows,
 )
+from qa_engine.records.model import order_type_label
 from qa_engine.report.build import load_run
 from qa_engine.report.judgements import ROLL_UP_RULE
 from qa_engine.report.worklist import safe_cell
@@ -248,7 +249,7 @@ def _cover(ws: Any, st: _Styles, *, run: dict[str, Any], key: str, cases: list[F
         cell.fill = st.fill_heading
     for offset, case in enumerate(cases):
         values = (case.case_manager_id or "Unassigned", titles[case.case_id], case.team or "",
-                  case.order_type.replace("_", " "), case.sentence_date or "")
+                  order_type_label(case.order_type), case.sentence_date or "")
         for col, value in enumerate(values, start=1):
             ws.cell(row=32 + offset, column=col, value=safe_cell(value))
     _fit_width(ws)
@@ -264,7 +265,7 @@ def _case_sheet(ws: Any, st: _Styles, case: FormCase, pack: RulePack, layout: li
     ws["A2"], ws[CASE_ID_CELL] = CASE_LABEL, safe_cell(case.case_id)
     ws["A3"], ws["B3"] = "Case manager", safe_cell(case.case_manager_id or "Unassigned")
     ws["A4"], ws["B4"] = "Team", safe_cell(case.team or "")
-    order = case.order_type.replace("_", " ") + (f", sentenced {case.sentence_date}" if case.sentence_date else "")
+    order = order_type_label(case.order_type) + (f", sentenced {case.sentence_date}" if case.sentence_date else "")
     ws["A5"], ws["B5"] = "Order", safe_cell(order)
     ws["A6"] = "Auditor's id"
     for ref in ("A2", "A3", "A4", "A5", "A6"):

@@ -12,7 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa_engine.base.text import display
-from qa_engine.records.model import LEVEL_RANK
+from qa_engine.records.model import LEVEL_RANK, order_type_label
 from qa_engine.report.actions import rule_actions
 from qa_engine.report.judgements import judgement_view
 from qa_engine.report.narrative import (
@@ -70,7 +70,7 @@ def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
             total[f"{f.criterion} problems"] += 1
         rows = kept[f.criterion]
         rows.append({"case": f.case_id, "team": f.team or "", "manager": f.case_manager_id or "",
-                     "order": f.order_type.replace("_", " "), "risk": (f.risk_level or "not rated").replace("_", " "),
+                     "order": order_type_label(f.order_type), "risk": (f.risk_level or "not rated").replace("_", " "),
                      "rule": f.rule_id, "outcome": f.outcome, "outcome_text": _outcome_text(f),
                      "severity": f.severity, "message": f.message, "rank": _ORDER[f.outcome]})
         if len(rows) > 2 * (ROWS_PER_CRITERION + PROBLEM_ROWS_PER_CRITERION):  # keep memory bounded on huge runs

@@ -279,7 +279,8 @@ def markdown(data) -> str:
         f"enough, strongest first by the lower end of the 95% interval; at most {LIMIT}.",
         f"- Areas requiring improvement: criteria with at least {MIN_CASES} judged cases and under "
         f"{percent(AREA_BELOW)} good enough, weakest first by the upper end of the interval; at most {LIMIT}.",
-        "- Proportions are phrased by qa_engine.describe_proportion (its table is in qa_engine/judge/phrases.py).",
+        "- Proportions are put in words the way the inspectorate's reports put them (\"over two-thirds\", "
+        "\"all but three\"); the count is always given beside them.",
     ]
     if data.previous is not None:
         out.append(f"- Compared with the audit as of {data.previous.as_of}.")

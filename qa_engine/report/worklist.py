@@ -19,6 +19,7 @@ from typing import Any
 
 from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.base.text import display
+from qa_engine.records.model import order_type_label
 from qa_engine.report.actions import calendar_of, rule_action_specs, to_do
 from qa_engine.rulepack.model import SEVERITY_RANK, Action
 from qa_engine.trust.files import write_bytes, write_text
@@ -81,7 +82,7 @@ def worklist_rows(findings: Any, actions: dict[str, Action], as_of: dt.date,
         if sentenced and len(sentenced) == 10:
             sentenced = dt.date.fromisoformat(sentenced)
         rows.append((f, (f.case_manager_id or "Unassigned", f.team or "No team", f.case_id,
-                         f.order_type.replace("_", " "), sentenced, f.severity, f.criterion, f.rule_id, f.message,
+                         order_type_label(f.order_type), sentenced, f.severity, f.criterion, f.rule_id, f.message,
                          text, due, kind_text(f))))
     kinds = {text: n for n, text in enumerate(KIND_TEXT.values())}
     rows.sort(key=lambda pair: (kinds.get(pair[1][-1], len(kinds)), -SEVERITY_RANK[pair[0].severity],
