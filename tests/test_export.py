@@ -287,3 +287,28 @@ def test_workbook_keeps_noncharacters_and_date_like_text(tmp_path, example_recor
     source = _write_jsonl(tmp_path / "in.jsonl", [record])
     export_flat([str(source)], tmp_path / "out.xlsx")
     assert _records(source) == _records(tmp_path / "out.xlsx")
+
+
+def test_a_nul_in_free_text_never_crashes_export_csv(tmp_path):
+    """Python 3.10's csv writer cannot write NUL: the export stops with one sentence naming the case (exit 2), never a
+    traceback and never the value; from 3.11 the CSV holds it."""
+    import json
+    import sys
+
+    from click.testing import CliRunner
+
+    from qa_engine.cli import cli
+    from tests.conftest import EXAMPLE_CASELOAD
+
+    record = json.loads(EXAMPLE_CASELOAD.read_text(encoding="utf-8").splitlines()[0])
+    record["child"]["name"] = "Secret\x00Name"
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export-csv", str(source), "--out", str(tmp_path / "csv")])
+    assert "Secret" not in result.output
+    if sys.version_info < (3, 11):
+        assert result.exit_code == 2, result.output
+        assert f"case {record['case_id']}: a value in its record rows holds a character a CSV file cannot hold" in result.output
+        assert not any((tmp_path / "csv").glob("*.csv"))
+    else:
+        assert result.exit_code == 0, result.output

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa_engine.base.errors import InputError
 from qa_engine.exports.mapping import Mapping, Table, flat_mapping
 from qa_engine.exports.raw import DEFAULT_LIMITS, Limits
 from qa_engine.exports.sources import read_inputs
@@ -92,7 +93,12 @@ class _CsvTables:
         self.writers[table.name].writerow(_header(table))
 
     def row(self, table: Table, values: list[Any], case_id: str) -> None:
-        self.writers[table.name].writerow([_text(v, self.separator) for v in values])
+        try:
+            self.writers[table.name].writerow([_text(v, self.separator) for v in values])
+        except csv.Error as exc:  # Python 3.10's csv module cannot write a NUL character; 3.11 and later can
+            msg = (f"case {case_id}: a value in its {table.name} rows holds a character a CSV file cannot hold on this "
+                   f"Python ({exc}); export to a workbook instead (--out FILE.xlsx)")
+            raise InputError(msg) from None
 
     def commit(self) -> None:
         for f in self.files.values():
