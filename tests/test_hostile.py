@@ -181,3 +181,23 @@ def test_mutated_records_are_judged_or_rejected(data, example_records):
 
 
 _auditor_cache: dict = {}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 32])
+@pytest.mark.parametrize("container", ["object", "array", "mixed"])
+def test_depth_limit_is_exact(limit, container):
+    """A record nested exactly to the limit is read; one level more is refused, however the levels are built."""
+    from qa_engine.exports.raw import parse_record
+
+    def nested(levels: int) -> object:
+        value: object = "leaf"
+        for level in range(levels):
+            wrap_in_object = container == "object" or (container == "mixed" and level % 2)
+            value = {"k": value, "n": 1} if wrap_in_object else [1, value, "x"]
+        return {"case_id": "D-1", "deep": value} if levels else {"case_id": "D-1"}
+
+    at_limit = parse_record("d.jsonl", "line 1", json.dumps(nested(limit - 1)), Limits(max_depth=limit))
+    over = parse_record("d.jsonl", "line 1", json.dumps(nested(limit)), Limits(max_depth=limit))
+
+    assert at_limit.error is None
+    assert over.error == f"nests deeper than {limit} levels (the limit; see --max-depth)"

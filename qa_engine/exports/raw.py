@@ -33,15 +33,28 @@ DEFAULT_LIMITS = Limits()
 
 
 def _depth(value: Any, limit: int) -> bool:
-    """True when ``value`` nests deeper than ``limit`` (checked without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
+    """True when ``value`` (as orjson parsed it: dicts and lists) nests deeper than ``limit``.
+
+    Walked level by level, without recursion; on the hot path (every record), so exact types are
+    compared rather than isinstance: orjson makes nothing else.
+    """
+    level = [value]
+    depth = 0
+    while level:
+        depth += 1
+        below: list[Any] = []
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                children = item.values()
+            elif kind is list:
+                children = item
+            else:
+                continue
             if depth > limit:
                 return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+            below += [child for child in children if type(child) is dict or type(child) is list]
+        level = below
     return False
 
 

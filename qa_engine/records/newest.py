@@ -9,6 +9,8 @@ expected end, a report's due date) are left out: they may lie after the day the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import typing
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +21,24 @@ PLANNED = frozenset({"expected_end_date", "psr_due_date"})
 """Fields holding a date planned, not a date something was recorded as done."""
 
 
+def _may_hold(annotation: Any) -> bool:
+    """Whether a field so annotated can hold a date or a model (itself, or in a list, tuple or union)."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, (dt.date, BaseModel))
+    return any(_may_hold(arg) for arg in typing.get_args(annotation))
+
+
+@functools.cache
+def _searched(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that may hold a date or a part holding one, planned dates left out.
+
+    Worked out once per model class from its annotations: the walk below runs on every record, and
+    most of a record's fields are codes, flags and text that can never hold a date.
+    """
+    return tuple(name for name, field in model.model_fields.items()
+                 if name not in PLANNED and _may_hold(field.annotation))
+
+
 def newest_recorded_date(record: BaseModel) -> dt.date | None:
     """The latest date anywhere in ``record`` (a CaseRecord or any part of one), planned dates left out."""
     newest: dt.date | None = None
@@ -26,8 +46,10 @@ def newest_recorded_date(record: BaseModel) -> dt.date | None:
     while stack:
         item = stack.pop()
         if isinstance(item, BaseModel):
-            for name, value in item.__dict__.items():
-                if name in PLANNED or value is None or isinstance(value, (str, int, float, bool)):
+            values = item.__dict__
+            for name in _searched(type(item)):
+                value = values[name]
+                if value is None:
                     continue
                 if isinstance(value, dt.date):
                     if newest is None or value > newest:
