@@ -8,6 +8,7 @@ Records are streamed: nothing but the summary counters and the set of case ids g
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import sys
 import threading
@@ -133,16 +134,20 @@ def start_run(out: Path | str, inputs: list[str]) -> RunFolder:
     return open_run_folder(out, inputs)
 
 
-def finish_run(folder: RunFolder, run: dict[str, Any], started: float | None = None) -> dict[str, Any]:
+def finish_run(folder: RunFolder, run: dict[str, Any], started: float | None = None,
+               hashed: dict[str, str] | None = None) -> dict[str, Any]:
     """Hash every output present, write run.json last (marked complete), then swap the new run into place.
 
     ``started`` (a perf_counter reading) sets ``duration_seconds`` to the whole run, report included.
+    ``hashed`` gives the sha256 of outputs hashed as they were written (findings.jsonl, 36 KB a case,
+    is not read back a second time).
     """
     out = folder.build
+    hashed = hashed or {}
     if started is not None:
         run = {**run, "duration_seconds": round(time.perf_counter() - started, 3)}
-    run = seal_run({**run, "outputs": {name: sha256_file(out / name) for name in OUTPUTS if (out / name).exists()},
-                    "complete": True})
+    outputs = {name: hashed.get(name) or sha256_file(out / name) for name in OUTPUTS if (out / name).exists()}
+    run = seal_run({**run, "outputs": outputs, "complete": True})
     write_json(out / "run.json", run)
     folder.commit()
     return run
@@ -229,6 +234,7 @@ def audit(
         if _has_export(inputs):
             counts["unmatched_rows"] = 0
         findings_file = AtomicFile(work / "findings.jsonl")
+        findings_sha256 = hashlib.sha256()  # hashed as written, for run.json
         rejected_file = AtomicFile(work / "rejected.jsonl")
         config = WorkerConfig(str(rules_dir) if rules_dir else None, str(policy_path) if policy_path else None,
                               as_of, pseudonym_key, run_mapping, auditor.judgements or None)
@@ -278,6 +284,7 @@ def audit(
                         summary.remove(judged.outcomes)
                 else:
                     findings_file.write_encoded(judged.findings)
+                    findings_sha256.update(judged.findings)
                     if judged.newest and (newest is None or judged.newest > newest):
                         newest = judged.newest
                     counts["audited"] += 1
@@ -340,7 +347,7 @@ def audit(
             from qa_engine.report import build_report
 
             build_report(work, compare, run=run)
-        run = finish_run(folder, run, started)
+        run = finish_run(folder, run, started, hashed={"findings.jsonl": findings_sha256.hexdigest()})
         log.info("audit.done", **counts, duration_seconds=run["duration_seconds"],
                  earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None)
         worst_name = max((r.severity for r in built.rules if r.not_met), key=SEVERITY_RANK.__getitem__, default=None)
