@@ -156,10 +156,16 @@ def _text(path):
 import zipfile  # noqa: E402
 
 
-def test_pseudonymised_outputs_hold_no_team_label_or_exact_date(tmp_path, example_records):
+@pytest.mark.parametrize("order_after_audit_date", [False, True], ids=["judged", "order-not-yet-made"])
+def test_pseudonymised_outputs_hold_no_team_label_or_exact_date(tmp_path, example_records, order_after_audit_date):
     """Teams, factor categories and every exact date of an event are gone from every output of a pseudonymised run;
-    dates become months."""
+    dates become months. So too for a case whose order was made after the audit date (not judged, every rule
+    not applicable, saying why)."""
     records = json.loads(json.dumps(example_records))
+    if order_after_audit_date:
+        records = [r for r in records if r["order"]["order_type"] != "referral_order"][:3]
+        for r in records:
+            r["order"] = {**r["order"], "sentence_date": "2016-03-09", "start_date": "2016-03-09"}
     for r in records:
         r["team"] = "Riverside Youth Team"
         for a in r.get("assessments", []):
@@ -187,7 +193,7 @@ def test_pseudonymised_outputs_hold_no_team_label_or_exact_date(tmp_path, exampl
         assert "uncle-bob" not in text, name
         leaked = sorted(d for d in dates if d in text and d != "2016-02-15")
         assert [] == leaked, (name, leaked[:5])
-    assert "2015-" in texts["findings.jsonl"]  # months remain
+    assert ('"2016-03"' if order_after_audit_date else "2015-") in texts["findings.jsonl"]  # months remain
 
 
 def test_pseudonymised_rejection_reasons_hold_no_raw_id(tmp_path, example_records):

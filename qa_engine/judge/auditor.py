@@ -19,7 +19,7 @@ from qa_engine.judge.findings import Finding, Tally, finding_data
 from qa_engine.records.model import LEVEL_NAME, CaseRecord, PracticeJudgement
 from qa_engine.rulepack.compile import CompiledPack, compile_pack
 from qa_engine.rulepack.model import Policy, RulePack
-from qa_engine.trust.pseudonyms import Pseudonymiser
+from qa_engine.trust.pseudonyms import Pseudonymiser, month
 
 __all__ = ["Auditor", "not_yet_made"]
 
@@ -116,9 +116,12 @@ def not_yet_made(compiled: CompiledPack, record: CaseRecord, as_of: dt.date,
     made = record.order.sentence_date.isoformat()
     message = (f"Not judged: the order was made on {made}, after the audit date {as_of.isoformat()}; "
                "audit it on or after the day the order was made.")
+    evidence = {"order_date": made, "as_of": as_of.isoformat()}
+    if pseudonym:  # as for a judged case: ids and labels pseudonymised, dates cut to their month
+        message, evidence, made = month(message), pseudonym.walk(evidence), month(made)
     return [{"case_id": ids(record.case_id), "rule_id": c.rule.id, "criterion": c.rule.criterion,
              "outcome": "not_applicable", "severity": c.rule.severity, "message": message,
-             "evidence": {"order_date": made, "as_of": as_of.isoformat()}, "team": record.team,
+             "evidence": dict(evidence), "team": ids(record.team) if record.team else None,
              "case_manager_id": ids(record.case_manager_id) if record.case_manager_id else None,
              "order_type": record.order.order_type.value, "sentence_date": made, "risk_level": None,
              "reason_kind": "order_not_yet_made"}
