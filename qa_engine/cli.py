@@ -248,6 +248,8 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
         rows = counts["unmatched_rows"]
         click.echo(f"  {rows} table {'row' if rows == 1 else 'rows'} joined no case and "
                    f"{'was' if rows == 1 else 'were'} not audited (see rejected.jsonl).")
+    for note in result.run.get("dates_held_back") or []:  # once per file and column, not once per row
+        click.echo(f"  {note['note']}")
     if counts.get("out_of_scope"):
         named = ", ".join(f"{code} {n}" for code, n in (result.run.get("out_of_scope") or {}).items())
         click.echo(f"  {counts['out_of_scope']} disposals outside the rule pack's scope were not judged ({named}).")
@@ -383,15 +385,14 @@ def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: in
     from qa_engine.exports.raw import Limits
     from qa_engine.run.audit import validate_inputs
 
+    notes: list = []
     try:
         counts, rejections = validate_inputs(list(inputs), out_dir, Limits(max_record_bytes, max_depth),
-                                             mapping=_load_mapping(mapping_path))
+                                             mapping=_load_mapping(mapping_path), notes=notes)
     except QAEngineError as exc:
         _fail(exc.message)
         return
-    for r in rejections:
-        for line in r.lines():
-            click.echo(line)
+    _echo_rejections(rejections, notes)
     unmatched = counts.get("unmatched_rows", 0)
     click.echo(f"{counts['valid']} of {counts['records_read']} records valid, {counts['rejected']} rejected"
                + (f"; {unmatched} table {'row' if unmatched == 1 else 'rows'} joined no case." if unmatched else "."))
@@ -416,9 +417,7 @@ def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_de
 
     with _reported(out):
         result = export_flat(list(inputs), out, Limits(max_record_bytes, max_depth), mapping=_load_mapping(mapping_path))
-    for r in result.rejections:
-        for line in r.lines():
-            click.echo(line)
+    _echo_rejections(result.rejections, result.held_dates)
     rows = sum(result.rows.values())
     invalid = sum(1 for r in result.rejections if r.kind == "record")
     unmatched = len(result.rejections) - invalid
@@ -427,6 +426,17 @@ def export_csv(inputs: tuple[str, ...], out: Path, max_record_bytes: int, max_de
                + (f"; {unmatched} table rows joined no case, left out" if unmatched else "") + ".")
     if result.rejections:
         sys.exit(EXIT_FINDINGS)
+
+
+def _echo_rejections(rejections: list, held_dates: list) -> None:
+    """Each problem on a line; a date column held back is said once (with its rows and cases), not on each row."""
+    for note in held_dates:
+        click.echo(note.describe())
+    said = {note.row_reason for note in held_dates}
+    for r in rejections:
+        for problem, line in zip(r.problems, r.lines(), strict=True):
+            if problem.reason not in said:
+                click.echo(line)
 
 
 def _echo_judgements(result) -> None:

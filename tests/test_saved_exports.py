@@ -305,8 +305,8 @@ KINDS: list[Variant] = [
     ("an extra column the mapping does not read", _extra_unknown_column, None, None),
     ("staff named as 'Surname, First' (a CMS report view)", _staff_names, None, None),
     ("day and month swapped by a US-locale tool", _us_dates_in_plans, None,
-     r'plans.csv column "Created Date" holds "\d+/\d+/2015", which can only be month-first .* set this column\'s '
-     r"date_formats"),
+     r'plans.csv row \d+, column "Created Date" .*not read, like every date in this column: row \d+ holds '
+     r'"\d+/\d+/2015", which can only be month-first'),
     ("leading zeros lost in one file re-saved in Excel", _leading_zeros_lost, _digit_ids,
      r"`\d+` in .*contacts.csv row \d+ matches this case's `\d{4}` once leading zeros are ignored: was the file "
      r"re-saved in Excel\?"),
@@ -435,3 +435,62 @@ def test_a_staff_label_is_bounded_and_one_line_and_its_value_never_echoed(tmp_pa
     assert rejected and all("Smith" not in json_line for r in rejected for json_line in r.lines())
     assert re.search(r'intervention_programme.csv row 2, column "Case Manager ID" \(case DBY-0001\): String should '
                      r"have at most 100 characters", rejected[0].lines()[0])
+
+
+def _iso_to_us(text: str) -> str:
+    match = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text)
+    return f"{int(match[2])}/{int(match[3])}/{match[1]}" if match else text
+
+
+def _held_lines(output: str, column: str) -> list[str]:
+    return [line for line in output.splitlines() if f'column "{column}"' in line]
+
+
+def test_a_month_first_column_is_said_once_with_a_fix_for_the_flat_layout(tmp_path):
+    """The flat layout has no mapping to edit: the reason says so, once for the file and column (not on each row), with
+    the count of rows and cases held back and the first few of each; every case is still in rejected.jsonl."""
+    import json
+
+    from click.testing import CliRunner
+
+    from qa_engine.cli import cli
+
+    folder = tmp_path / "flat"
+    shutil.copytree(FLAT, folder)
+    _edit_column(folder / "plans.csv", "created_date", _iso_to_us)
+    result = CliRunner().invoke(cli, ["--log-level", "error", "validate", str(folder), "--out", str(tmp_path / "v")])
+    assert result.exit_code == 1, result.output
+    [note] = _held_lines(result.output, "created_date")
+    assert note.startswith(f'{folder / "plans.csv"} column "created_date" holds "')
+    assert "which can only be month-first" in note
+    assert re.search(r": 59 rows of 29 cases held back \(rows 2, 3, 4 and 56 more; cases DBY-0001, DBY-0002, DBY-0003 "
+                     r"and 26 more; every one is listed in rejected.jsonl\)\. To fix: the flat layout needs no mapping", note)
+    assert "date_formats" not in note and "in the mapping" not in note
+    rejected = [json.loads(line) for line in (tmp_path / "v" / "rejected.jsonl").read_text().splitlines()]
+    assert len(rejected) == 29
+    assert all(r["reason"].startswith("not read, like every date in this column: row ") for r in rejected)
+
+    out = tmp_path / "out"
+    audited = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(folder), "--as-of", EXAMPLE_AS_OF, "--out",
+                                       str(out), "--no-report", "--jobs", "1", "--max-rejected", "100"])
+    assert audited.exit_code == 0, audited.output
+    assert _held_lines(audited.output, "created_date") == [f"  {note}"]
+    [held] = json.loads((out / "run.json").read_text())["dates_held_back"]
+    assert (held["column"], held["rows"], held["cases"], held["note"]) == ("created_date", 59, 29, note)
+
+
+def test_a_month_first_column_read_through_a_mapping_is_told_its_date_formats(tmp_path):
+    from click.testing import CliRunner
+
+    from qa_engine.cli import cli
+
+    folder = tmp_path / "cld"
+    shutil.copytree(CLD, folder)
+    _us_dates_in_plans(folder)
+    result = CliRunner().invoke(cli, ["--log-level", "error", "validate", "--mapping", str(CLD_MAPPING), str(folder)])
+    assert result.exit_code == 1, result.output
+    [note] = _held_lines(result.output, "Created Date")
+    assert "which can only be month-first" in note
+    assert note.endswith('give the column its own date_formats in the mapping (in the plans table: created_date: '
+                         '{column: "Created Date", date_formats: [mm/dd/yyyy]}); otherwise export the file again with '
+                         "the dates as dd/mm/yyyy.")

@@ -12,7 +12,8 @@ import hashlib
 import itertools
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import structlog
 from qa_engine.base.errors import InputError
 from qa_engine.base.yamlfile import suggest
 from qa_engine.exports.mapping import (
+    FLAT_MAPPING,
     OUT_OF_SCOPE,
     WHITESPACE,
     CellError,
@@ -31,13 +33,14 @@ from qa_engine.exports.mapping import (
     date_order,
     order_clash,
     show,
+    without_time,
 )
 from qa_engine.exports.raw import COLUMN_INDEXES, DEFAULT_LIMITS, Limits, Locator, RawRecord
 from qa_engine.exports.tables import WORKBOOK_SUFFIXES, Export, TableReader, formula_text, normal_name, open_export
 from qa_engine.records.layout import RECORD, get_path, set_path
 from qa_engine.records.model import OPTIONAL_FIELDS, OPTIONAL_PARTS
 
-__all__ = ["check_export", "export_files", "is_export", "not_exported", "read_export", "register_mapping"]
+__all__ = ["HeldDates", "check_export", "export_files", "is_export", "not_exported", "read_export", "register_mapping"]
 
 log = structlog.get_logger("qa_engine.assemble")
 REQUIRED_SINGLE = frozenset({"child", "order"})
@@ -184,17 +187,104 @@ def _loose_key(values: list[str]) -> str | None:
     return _join_key(loose) if changed else None
 
 
+SHOWN = 3
+"""How many rows and cases a note on a held-back column names before 'and N more'."""
+
+
+@dataclass
+class HeldDates:
+    """A date column none of whose dates is read, because one of them can only be read the other way round
+    (11/20/2015 in a dd/mm/yyyy column, so 11/06/2015 could be 6 November or 11 June).
+
+    Said once per file and column (``describe``), with how many rows and cases it held back and a fix that fits the
+    layout read: the flat layout has no mapping to change, so its fix is to write the dates again; a mapping's is the
+    column's own ``date_formats``. Each held-back case's rejection carries the short ``row_reason``.
+    """
+
+    file: str
+    """The file or sheet, as the export's messages name it (``plans.csv``)."""
+    column: str
+    seen: str
+    """The value that showed the order, as a message may show it (a personal field's never is)."""
+    row: int
+    order: str
+    """The order the value can only be in: ``month-first (mm/dd/yyyy, as a US-locale tool writes dates)``."""
+    fix: str
+    rows: int = 0
+    """Rows of the column, joined to a case, whose date was not read."""
+    first_rows: list[int] = field(default_factory=list)
+    cases: int = 0
+    """Cases held back for it."""
+    first_cases: list[str] = field(default_factory=list)
+
+    @property
+    def row_reason(self) -> str:
+        """The reason a held-back cell gives: the same for every row of the column."""
+        return (f"not read, like every date in this column: row {self.row} holds {self.seen}, which can only be "
+                f"{self.order}, so each of its dates could be read either way round")
+
+    def add_row(self, row: int) -> None:
+        self.rows += 1
+        if len(self.first_rows) < SHOWN:
+            self.first_rows.append(row)
+
+    def add_case(self, case_id: Any) -> None:
+        self.cases += 1
+        if len(self.first_cases) < SHOWN and case_id is not None:
+            self.first_cases.append(str(case_id))
+
+    def describe(self, case: Callable[[str], str] = str) -> str:
+        """The note, once per file and column: what was seen, what was held back (the first few rows and cases, each
+        case id through ``case``, which pseudonymises them in a shared run), and the fix."""
+        rows = _some([str(r) for r in self.first_rows], self.rows)
+        cases = _some([case(c) for c in self.first_cases], self.cases)
+        held = (f"{self.rows:,} {'row' if self.rows == 1 else 'rows'} of {self.cases:,} "
+                f"{'case' if self.cases == 1 else 'cases'} held back (rows {rows}; cases {cases}; every one is listed "
+                "in rejected.jsonl)")
+        return (f'{self.file} column "{self.column}" holds {self.seen} (row {self.row}), which can only be '
+                f"{self.order}, so none of its dates is read, as each could be read either way round: {held}. "
+                f"{self.fix}")
+
+    def record(self, case: Callable[[str], str] = str) -> dict[str, Any]:
+        """The note for run.json."""
+        return {"file": self.file, "column": self.column, "row": self.row, "rows": self.rows, "cases": self.cases,
+                "first_cases": [case(c) for c in self.first_cases], "note": self.describe(case)}
+
+
+def _some(shown: list[str], total: int) -> str:
+    """'2, 3, 4 and 56 more'."""
+    more = total - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _date_fix(table: Table, spec: Column, text: str, order: str, flat: bool) -> str:
+    """How to put a column of dates in the other order right, for the layout read."""
+    if flat:
+        return ("To fix: the flat layout needs no mapping and reads dates as day/month/year (dd/mm/yyyy) or as ISO "
+                "dates (yyyy-mm-dd) only, so save the file again with this column's dates written one of those ways "
+                "(or export it again with a UK date setting).")
+    match = re.fullmatch(r"[0-9]{1,2}([/.-])[0-9]{1,2}[/.-]([0-9]+)", without_time(text))
+    sep, year = (match[1], "yyyy" if len(match[2]) == 4 else "yy") if match else ("/", "yyyy")
+    wanted = f"mm{sep}dd{sep}{year}" if order.startswith("month") else f"dd{sep}mm{sep}{year}"
+    current = " or ".join(label for _, label in spec.date_formats)
+    return (f"To fix: if every date in the column is written that way, give the column its own date_formats in the "
+            f'mapping (in the {table.name} table: {spec.field.path}: {{column: "{spec.column}", date_formats: '
+            f"[{wanted}]}}); otherwise export the file again with the dates as {current}.")
+
+
 class _DateScan:
     """Watches a table's date columns as its rows are read, for a value that shows the column is not in the order the
     mapping reads (11/20/2015 in a dd/mm/yyyy column): then every date in that column is ambiguous, and is held back."""
 
-    def __init__(self, table: Table, label: str) -> None:
+    def __init__(self, table: Table, label: str, flat: bool = False) -> None:
+        self.table = table
         self.label = label
+        self.flat = flat
         self.columns = [(c.column, date_order(c.date_formats), c) for c in table.columns
                         if c.column is not None and c.field.kind == "date"]
-        self.held: dict[str, str] = {}
+        self.held: dict[str, HeldDates] = {}
 
-    def see(self, cells: dict[str, str]) -> None:
+    def see(self, cells: dict[str, str], number: int) -> None:
         for column, orders, spec in self.columns:
             if column in self.held:
                 continue
@@ -203,24 +293,22 @@ class _DateScan:
                 continue
             order = order_clash(text, orders)
             if order is not None:
-                formats = " or ".join(label for _, label in spec.date_formats)
-                self.held[column] = (
-                    f'{self.label} column "{column}" holds {show(text, spec.field)}, which can only be {order}, so its '
-                    f"other dates (read as {formats}) are ambiguous, and none of them is read: set this column's "
-                    "date_formats in the mapping to the order the file uses, or re-export it with the dates as "
-                    "dd/mm/yyyy")
+                self.held[column] = HeldDates(self.label, column, show(text, spec.field), number, order,
+                                              _date_fix(self.table, spec, text, order, self.flat))
 
 
 class _Stage:
     """The non-record tables, in a private temporary SQLite database, indexed on their join keys."""
 
-    def __init__(self) -> None:
+    def __init__(self, flat: bool = False) -> None:
+        self.flat = flat
+        """The export is read in qa_engine's flat layout (no mapping of the user's own to change)."""
         self.db = sqlite3.connect("", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.execute("PRAGMA cache_size=-8192")
         self.names: dict[str, str] = {}
-        self.held: dict[str, dict[str, str]] = {}
+        self.held: dict[str, dict[str, HeldDates]] = {}
         """Table -> column -> why its dates are not read (see _DateScan)."""
         self.filtered: dict[str, int] = {}
         """Rows left out by a table's row filters (where), by table."""
@@ -235,7 +323,7 @@ class _Stage:
         columns = table.used_columns
         keys = table.key_columns
         links = self._load_link(name, table, link) if link is not None else None
-        scan = _DateScan(table, reader.label)
+        scan = _DateScan(table, reader.label, self.flat)
 
         def rows() -> Iterator[tuple[int, str | None, str | None, bytes, str | None]]:
             for number, cells, problem in reader.rows():
@@ -243,7 +331,7 @@ class _Stage:
                     self.filtered[table.name] = self.filtered.get(table.name, 0) + 1
                     continue
                 if problem is None:
-                    scan.see(cells)
+                    scan.see(cells, number)
                 values = [cells.get(c, "").strip(WHITESPACE) for c in keys]
                 key = _join_key(values)
                 data = orjson.dumps([cells.get(c, "") for c in columns])
@@ -337,9 +425,11 @@ class _Stage:
 class _Builder:
     """One case record being assembled, with where each value came from and the cells that could not be read."""
 
-    def __init__(self, columns_key: str, held: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(self, columns_key: str, held: dict[str, dict[str, HeldDates]] | None = None) -> None:
         self.held = held or {}
         """Table -> column -> why the column is not read (its dates are ambiguous)."""
+        self.held_back: list[HeldDates] = []
+        """The held columns this case has a date in (once each)."""
         self.data: dict[str, Any] = {}
         self.locator = Locator({}, columns_key)
         self.problems: list[tuple[tuple[Any, ...], str]] = []
@@ -356,17 +446,23 @@ class _Builder:
             self.problems.append((base, problem))
             self.unreadable_root = self.unreadable_root or base == ()
             return  # its cells are shifted: reading them would misplace values (and could echo personal ones)
-        for column, error in _read_into(obj, table.columns, cells, self.held.get(table.name)):
+        held = self.held.get(table.name)
+        for column, error in _read_into(obj, table.columns, cells, held):
             self.problems.append((base + column.parts, str(error)))
+            note = held.get(column.column or "") if held else None
+            if note is not None and str(error) == note.row_reason:
+                note.add_row(number)
+                if note not in self.held_back:
+                    self.held_back.append(note)
 
 
 def _read_into(obj: dict[str, Any], columns: Iterable[Column], cells: dict[str, str],
-               held: dict[str, str] | None = None) -> Iterator[tuple[Column, CellError]]:
+               held: dict[str, HeldDates] | None = None) -> Iterator[tuple[Column, CellError]]:
     """Read each column's cell into ``obj``; yield the columns whose cell could not be read, with why (a cell of a
     ``held`` column that is not empty cannot be read: the reason is the column's)."""
     for column in columns:
         if held and column.column in held and cells.get(column.column, "").strip(WHITESPACE):
-            yield column, CellError(held[column.column])
+            yield column, CellError(held[column.column].row_reason)
             continue
         try:
             value = column.read_row(cells)
@@ -478,6 +574,8 @@ def _assemble(mapping: Mapping, columns_key: str, keys_of: dict[str, set[str]], 
             seen.add(key)
             if made:
                 set_path(holder, tuple(sub.split(".")), (get_path(holder, sub) or []) + made)
+    for note in b.held_back:
+        note.add_case(b.data.get("case_id"))
     if scope is not None:
         return scope(root_label, number)
     if over or b.size > limits.max_record_bytes:
@@ -585,8 +683,11 @@ def _unmatched(table: Table, label: str, root_label: str, row: int, key: str | N
     return RawRecord(label, f"row {row}", error=reason, unmatched=True)
 
 
-def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawRecord]:
+def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS,
+                notes: list[HeldDates] | None = None) -> Iterator[RawRecord]:
     """Every case record of an export (one per row of its record table, in order), then every unmatched row.
+
+    Once every record is read, each date column held back (see HeldDates) is logged once and added to ``notes``.
 
     Raises:
         InputError: a table or column the mapping names is missing (before any record is yielded).
@@ -594,7 +695,8 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
     columns_key = register_mapping(mapping)
     keys_of = _nested_keys(mapping)
     export = open_export(path, mapping.encoding, mapping.delimiter)
-    stage = _Stage()
+    flat = mapping.path is not None and mapping.path.resolve() == FLAT_MAPPING.resolve()
+    stage = _Stage(flat)
     try:
         readers = check_export(path, mapping, export)
         for table in mapping.ordered[1:]:
@@ -602,15 +704,15 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
                 stage.load(table, readers[table.name], readers.get(f"{table.name}{_VIA}"))
         log.info("export.tables", export=str(path), mapping=mapping.name, rows=stage.counts(), filtered=stage.filtered,
                  missing=[t.name for t in mapping.ordered if t.name not in readers])
-        scan = _DateScan(mapping.tables[RECORD], readers[RECORD].label)
+        scan = _DateScan(mapping.tables[RECORD], readers[RECORD].label, flat)
         child_columns = {c.field.path: c for c in mapping.tables[RECORD].columns if c.column is not None
                          and any(c.field.path == name for t in mapping.ordered for name, _ in t.join
                                  if name.startswith("child."))}
         children: dict[str, dict[str, int]] = {name: {} for name in child_columns}
         if scan.columns or child_columns:  # a first pass over the case table: ambiguous date columns, and how many
-            for _, cells, problem in readers[RECORD].rows():  # orders each child has
+            for row, cells, problem in readers[RECORD].rows():  # orders each child has
                 if problem is None and mapping.tables[RECORD].keeps(cells):
-                    scan.see(cells)
+                    scan.see(cells, row)
                     for name, column in child_columns.items():
                         value = cells.get(column.column or "", "").strip(WHITESPACE)
                         children[name][value] = children[name].get(value, 0) + 1
@@ -630,6 +732,12 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS) -
             for row, key in stage.unclaimed(table):
                 yield _unmatched(table, readers[table.name].label, readers[RECORD].label, row, key,
                                  stage.nearly.get((table.name, row)))
+        for columns in stage.held.values():
+            for note in columns.values():
+                log.warning("export.dates_held_back", file=note.file, column=note.column, rows=note.rows,
+                            cases=note.cases)
+                if notes is not None:
+                    notes.append(note)
     finally:
         stage.close()
         export.close()

@@ -34,6 +34,8 @@ class ExportResult:
     cases: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
+    held_dates: list[Any] = field(default_factory=list)
+    """Date columns held back (assemble.HeldDates), to be said once each rather than on each row."""
 
 
 def _text(value: Any, separator: str) -> str:
@@ -165,7 +167,7 @@ def export_flat(inputs: list[str], out: Path, limits: Limits = DEFAULT_LIMITS,
     try:
         for table in tables:
             sink.header(table)
-        for raw in read_inputs(inputs, limits, mapping):
+        for raw in read_inputs(inputs, limits, mapping, result.held_dates):
             checked = validator.validate(raw)
             if isinstance(checked, Rejection):
                 result.rejections.append(checked)

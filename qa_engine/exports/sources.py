@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
@@ -169,7 +169,7 @@ def refuse_lone_table(path: Path) -> None:
         raise InputError(msg)
 
 
-def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[RawRecord]:
+def _read_one(name: str, limits: Limits, mapping: Mapping | None, notes: list[Any] | None = None) -> Iterator[RawRecord]:
     if name == "-":
         yield from _stdin(sys.stdin.buffer, limits)
         return
@@ -178,7 +178,7 @@ def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[Ra
     path = Path(name)
     source = str(path)
     if is_export(path):
-        yield from read_export(path, export_mapping(name, mapping), limits)
+        yield from read_export(path, export_mapping(name, mapping), limits, notes)
         return
     refuse_lone_table(path)
     try:
@@ -198,11 +198,13 @@ def _read_one(name: str, limits: Limits, mapping: Mapping | None) -> Iterator[Ra
                 yield from _document(data, source, limits)
 
 
-def read_inputs(names: list[str], limits: Limits = DEFAULT_LIMITS, mapping: Mapping | None = None) -> Iterator[RawRecord]:
+def read_inputs(names: list[str], limits: Limits = DEFAULT_LIMITS, mapping: Mapping | None = None,
+                notes: list[Any] | None = None) -> Iterator[RawRecord]:
     """Every record of every input in order; a file that cannot be opened raises InputError before its records.
 
     An input that is a folder of CSV files or an .xlsx workbook is read through ``mapping`` (a folder
-    in qa_engine's flat layout needs none); JSON and JSON Lines files are read as case records.
+    in qa_engine's flat layout needs none); JSON and JSON Lines files are read as case records. Each export's date
+    columns held back (assemble.HeldDates: said once per file and column) are added to ``notes`` once it is read.
     """
     for name in names:
-        yield from _read_one(name, limits, mapping)
+        yield from _read_one(name, limits, mapping, notes)

@@ -41,6 +41,7 @@ from qa_engine.trust.runkey import run_key
 from qa_engine.trust.verify import seal_run
 
 if TYPE_CHECKING:
+    from qa_engine.exports.assemble import HeldDates
     from qa_engine.exports.mapping import Mapping
 
 __all__ = ["DEFAULT_MAX_REJECTED", "STALE_AFTER_DAYS", "STOP", "AuditResult", "audit", "finish_run",
@@ -245,9 +246,10 @@ def audit(
         sent: deque[int] = deque()  # the ordinal of each record sent to be judged, in order
         first_rejection: list[str] = []
         out_of_scope: dict[str, int] = {}
+        held_dates: list[HeldDates] = []  # date columns held back, said once each (exports/assemble.py)
 
         def wanted() -> Iterator[RawRecord]:
-            for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping)):
+            for ordinal, raw in enumerate(read_inputs(inputs, limits, mapping, held_dates)):
                 if raw.unmatched:
                     sent.append(-1)
                     yield raw
@@ -323,6 +325,7 @@ def audit(
             "counts": counts,
             "read_too_little": too_little,
             "out_of_scope": dict(sorted(out_of_scope.items())) or None,
+            "dates_held_back": [note.record(pseudonym or str) for note in held_dates] or None,
             "coverage": {"not_exported": unknown, "criteria": coverage(pack.rules, unknown)} if unknown else None,
             "max_rejected": max_rejected,
             "rule_pack": {
@@ -606,15 +609,18 @@ def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits, mapp
 
 
 def validate_inputs(inputs: list[str], out_dir: Path | str | None = None, limits: Limits = DEFAULT_LIMITS,
-                    mapping: Mapping | None = None) -> tuple[dict[str, int], list[Rejection]]:
-    """Validate only: counts, and every rejection (also written to OUT/rejected.jsonl when out_dir is given)."""
+                    mapping: Mapping | None = None, notes: list[HeldDates] | None = None,
+                    ) -> tuple[dict[str, int], list[Rejection]]:
+    """Validate only: counts, and every rejection (also written to OUT/rejected.jsonl when out_dir is given).
+
+    Each date column held back (exports/assemble.HeldDates) is added to ``notes``, to be said once."""
     _check_inputs(inputs, mapping, limits)
     counts = {"records_read": 0, "valid": 0, "rejected": 0}
     if _has_export(inputs):
         counts["unmatched_rows"] = 0
     rejections: list[Rejection] = []
     with Validator() as validator:
-        for raw in read_inputs(inputs, limits, mapping):
+        for raw in read_inputs(inputs, limits, mapping, notes):
             if not raw.unmatched:
                 counts["records_read"] += 1
             result = validator.validate(raw)
