@@ -39,6 +39,7 @@ from qa_engine.exports.auditform import (
 from qa_engine.records.model import order_type_label
 from qa_engine.report.build import load_run
 from qa_engine.report.judgements import ROLL_UP_RULE
+from qa_engine.report.titles import report_title
 from qa_engine.report.worklist import safe_cell
 from qa_engine.rulepack.model import Question, RulePack
 from qa_engine.trust.runkey import run_key
@@ -186,9 +187,9 @@ def _cover(ws: Any, st: _Styles, *, run: dict[str, Any], key: str, cases: list[F
     ws.merge_cells("A2:E2")
     ws["A2"].alignment = st.wrap
     ws.row_dimensions[2].height = 45
-    ws["A2"] = ("A self-assessment against HM Inspectorate of Probation's Short Quality Screening (SQS) criteria, for "
-                "the cases of one qa_engine run. Draft questions paraphrased from the inspectorate's published reports; "
-                "check them against your own guidance.")
+    ws["A2"] = safe_cell(f"{report_title(run)}. A self-assessment against HM Inspectorate of Probation's Short "
+                         "Quality Screening (SQS) criteria, for the cases of one qa_engine run. Draft questions "
+                         "paraphrased from the inspectorate's published reports; check them against your own guidance.")
     steps = [
         "What to do",
         "1. Each case has its own sheet (tabs along the bottom; the list below gives them by case manager). Read the "
@@ -344,7 +345,7 @@ def _workbook(run: dict[str, Any], key: str, cases: list[FormCase], pack: RulePa
     st = _Styles()
     book = Workbook()
     book.properties.creator = "qa_engine"
-    book.properties.title = "Case audit form"
+    book.properties.title = f"{report_title(run)}: {FORM_TITLE.lower()}"
     used: set[str] = {COVER_SHEET.lower()}
     titles = {case.case_id: _sheet_title(case.case_id, used) for case in cases}
     _cover(book.active, st, run=run, key=key, cases=cases, titles=titles, part=part)

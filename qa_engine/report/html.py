@@ -26,6 +26,7 @@ from qa_engine.report.narrative import (
     ordered_rules,
     plural,
 )
+from qa_engine.report.titles import report_title
 from qa_engine.trust.files import write_text
 
 __all__ = ["PAGE_ROWS", "PROBLEM_ROWS_PER_CRITERION", "ROWS_PER_CRITERION", "floor_percent", "render_html",
@@ -149,7 +150,7 @@ def render_html(data) -> str:
     strengths, areas = choose(summary)
     return _ENV.get_template("report.html.j2").render(
         run=data.run, summary=summary, criteria=criteria, values=values, strengths=strengths, areas=areas,
-        service=data.run.get("policy", {}).get("service") or "the youth offending service",
+        title=report_title(data.run),
         compared=data.previous.as_of if data.previous else None,
         previous_rules=previous_rules, coverage=coverage_lines(data.run, summary),
         strength_from=STRENGTH_FROM, area_below=AREA_BELOW, page_rows=PAGE_ROWS,

@@ -12,6 +12,7 @@ from qa_engine.base.text import display
 from qa_engine.judge.findings import Counts, CriterionSummary, RuleSummary, Summary
 from qa_engine.judge.phrases import describe_proportion
 from qa_engine.report.judgements import judgement_markdown, judgement_view
+from qa_engine.report.titles import report_title
 from qa_engine.trust.files import write_text
 
 __all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "audit_date_lines", "choose", "in_words",
@@ -213,11 +214,10 @@ def _coverage_lines(run: dict, summary: Summary) -> list[str]:
 def markdown(data) -> str:
     """The report's text."""
     s, run = data.summary, data.run
-    service = md(run.get("policy", {}).get("service") or "the youth offending service")
     counts = run["counts"]
     strengths, areas = choose(s)
     out = [
-        f"# Draft: self-assessment of youth offending work in {service} against the SQS criteria",
+        f"# {md(report_title(run))}",
         "",
         *([f"> **Not to be relied on: {run['read_too_little']}** Fix the export and audit again.", ""]
           if run.get("read_too_little") else []),

@@ -21,6 +21,7 @@ from qa_engine.base.calendar import WorkingCalendar
 from qa_engine.base.text import display
 from qa_engine.records.model import order_type_label
 from qa_engine.report.actions import calendar_of, rule_action_specs, to_do
+from qa_engine.report.titles import report_title
 from qa_engine.rulepack.model import SEVERITY_RANK, Action
 from qa_engine.trust.files import write_bytes, write_text
 
@@ -109,7 +110,7 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
+def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date, heading: str = "") -> bytes:
     """The worklist workbook: a sheet per case manager, then a sheet per team, written row by row in write-only mode.
 
     Each row costs the same however many rows its sheet already has, and no sheet is held in memory
@@ -125,6 +126,8 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
     stamp = dt.datetime.combine(as_of, dt.time())
     book.properties.created = book.properties.modified = stamp
     book.properties.creator = "qa_engine"
+    if heading:
+        book.properties.title = f"{heading}: worklist"
     sheets: list[tuple[str, list[tuple[Any, ...]]]] = []
     by_manager: dict[str, list[tuple[Any, ...]]] = {}
     by_team: dict[str, list[tuple[Any, ...]]] = {}
@@ -141,6 +144,8 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
     for title, sheet_rows in sheets:
         sheet = book.create_sheet(_sheet_name(title, used))
         sheet.freeze_panes = "A2"
+        if heading:  # the report's title heads every printed page, with the sheet's name (the header row stays row 1)
+            sheet.oddHeader.center.text = f"{_print_text(heading)}: worklist, &A"
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(sheet_rows) + 1}"
         for index, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = width
@@ -167,6 +172,12 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date) -> bytes:
     return _fixed_times(out.getvalue(), as_of)
 
 
+def _print_text(text: str) -> str:
+    """Text for a print header: "&" starts a header code in Excel (&A is the sheet's name), so a literal one is
+    doubled."""
+    return text.replace("&", "&&")
+
+
 def _fixed_times(data: bytes, day: dt.date) -> bytes:
     """The same zip with every member's time set to ``day``, so the same run gives the same bytes."""
     source = zipfile.ZipFile(io.BytesIO(data))
@@ -185,4 +196,4 @@ def write_worklists(data) -> list[Path]:
     as_of = dt.date.fromisoformat(data.summary.as_of)
     rows = worklist_rows(data.findings(), rule_action_specs(data), as_of, calendar_of(data.run))
     return [write_text(data.directory / "worklist.csv", _csv(rows)),
-            write_bytes(data.directory / "worklist.xlsx", _xlsx(rows, as_of))]
+            write_bytes(data.directory / "worklist.xlsx", _xlsx(rows, as_of, report_title(data.run)))]
