@@ -110,3 +110,34 @@ def test_report_in_chromium(report_page):
     assert len(downloaded) == first_rows + 1
     assert pwned
     assert INJECTED[:64] in team_options
+
+
+def test_the_filter_bar_never_covers_what_a_link_or_jump_leads_to(report_page):
+    """The filter bar sticks to the top of the window: a criterion opened from the chart, from a link to it
+    (report.html#criterion-4.3) or on a narrow window where the bar wraps onto several lines starts below the bar."""
+    from playwright.sync_api import sync_playwright
+
+    below = """(id) => {
+        const bar = document.querySelector('.filters').getBoundingClientRect();
+        const target = document.getElementById(id);
+        return {open: target.open, top: target.getBoundingClientRect().top, barBottom: bar.bottom, barTop: bar.top};
+    }"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        for width in (1280, 560):  # at 560 pixels the bar wraps onto several lines
+            page = browser.new_page(viewport={"width": width, "height": 700})
+            page.goto(report_page.as_uri())
+            page.locator("svg.chart a[href='#criterion-4.3']").click()
+            page.wait_for_function("location.hash === '#criterion-4.3'")
+            clicked = page.evaluate(below, "criterion-4.3")
+            page.close()
+            page = browser.new_page(viewport={"width": width, "height": 700})  # opened at the link, as from a bookmark
+            page.goto(report_page.as_uri() + "#criterion-2.1")
+            page.wait_for_timeout(100)
+            jumped = page.evaluate(below, "criterion-2.1")
+            page.close()
+            for where in (clicked, jumped):
+                assert where["open"], (width, where)
+                assert where["barTop"] == 0, (width, where)  # the bar is stuck at the top: the case that covered
+                assert where["barBottom"] <= where["top"] <= where["barBottom"] + 40, (width, where)  # just below it
+        browser.close()
