@@ -41,15 +41,54 @@ def test_every_rule_says_what_to_do_and_from_which_parameter():
         for amount in (due.working_days, due.months) if due else ():
             if isinstance(amount, dict):
                 assert amount["param"] in rule.parameters, rule.id
+        for amounts in due.for_order_type.values() if due else ():
+            for amount in (amounts.working_days, amounts.months):
+                if isinstance(amount, dict):
+                    assert amount["param"] in rule.parameters, rule.id
         if due and due.start == "item.date":
             assert rule.for_each is not None, rule.id
+        # a deadline counted from the order (the rule's clock) has a real due date, never "due now"
+        if rule.clock and all(c.runs_from == "order_made" for c in rule.clock.values()) \
+                and "deadline_working_days" in rule.parameters:
+            assert due is not None and due.start == "sentence_date", rule.id
+
+
+def test_start_of_order_deadlines_show_the_day_they_fell_due_and_how_late(run_dir):
+    """The start-of-order assessment and plans fall due 15 working days after the order (a referral order's 20): the
+    worklist shows that day, and how many working days late it is by the audit date, the same count the rule judged
+    (working days since the order, less the deadline)."""
+    import json
+
+    rows = {(r["Case"], r["Rule"]): r for r in _rows(run_dir)}
+    # a youth rehabilitation order made on Friday 7 August 2015: 15 working days is Friday 28 August
+    yro = rows["DBY-0002", "1.1-initial-assessment-timely"]
+    assert (yro["Due by"], yro["What to do"]) == ("2015-08-28", "Complete the start-of-order assessment, or, if it was "
+                                                  "completed late, record why: due 2015-08-28, overdue by 117 working days")
+    # a referral order made on Monday 20 July 2015: 20 working days is Monday 17 August
+    assert rows["DBY-0017", "1.1-initial-assessment-timely"]["Due by"] == "2015-08-17"
+    assert rows["DBY-0018", "1.2-plan-timely"]["What to do"].endswith(": due 2015-09-17, overdue by 104 working days")
+    findings = [json.loads(line) for line in (run_dir / "findings.jsonl").read_text().splitlines()]
+    checked = 0
+    for f in findings:
+        if f["outcome"] != "not_met" or "working_days_since_sentence" not in f["evidence"]:
+            continue
+        used = f["evidence"]["parameters"]
+        deadline = used["referral_order_deadline_working_days" if f["order_type"] == "referral_order"
+                        and "referral_order_deadline_working_days" in used else "deadline_working_days"]
+        late = f["evidence"]["working_days_since_sentence"] - deadline
+        assert rows[f["case_id"], f["rule_id"]]["What to do"].endswith(f"overdue by {late} working days"), f
+        checked += 1
+    assert checked >= 20
+    reviews = [r for (_, rule), r in rows.items() if rule == "1.2-plan-reviewed"]
+    assert reviews and all(r["What to do"].endswith(": due now") for r in reviews)  # no date to count from
 
 
 def test_a_row_says_what_to_do_and_when_it_was_due(run_dir):
     row = next(r for r in _rows(run_dir) if r["Case"] == "DBY-0002" and r["Rule"] == "4.3-failure-answered")
 
     # the unacceptable absence on Tuesday 2015-08-18, answered within 5 working days: by Tuesday 2015-08-25
-    assert row["What to do"] == "Answer the failure to comply with a warning or breach action: overdue since 2015-08-25"
+    assert row["What to do"] == ("Answer the failure to comply with a warning or breach action: due 2015-08-25, "
+                                 "overdue by 120 working days")
     assert row["Due by"] == "2015-08-25"
     assert all(r["What to do"] and r["What to do"] != r["Rule"] for r in _rows(run_dir))
 

@@ -88,21 +88,24 @@ def _add_working_days(calendar: WorkingCalendar, day: dt.date, n: int) -> dt.dat
 
 
 def to_do(action: Action | None, finding: Any, as_of: dt.date, calendar: WorkingCalendar) -> ToDo:
-    """The action for a not-met finding: 'Review the plan: overdue since 2016-01-20', 'Record ...: due now'.
+    """The action for a not-met finding: 'Put the plan in place: due 2016-01-20, overdue by 18 working days',
+    'Record ...: due now' (only where the finding gives no date to count from).
 
-    A rule with no ``action`` falls back to its finding ("Put right: <message>"), never to a guess.
+    The due date counts the rule's ``action.due`` (its amounts for the case's order type) from the date it names,
+    with the parameters the rule used for the case. A rule with no ``action`` falls back to its finding ("Put right
+    what was found"), never to a guess.
     """
     if action is None:
         return ToDo("Put right what was found", None)
     due = None
     if action.due is not None:
         start = _start(action, finding, as_of)
+        amounts = action.due.amounts(getattr(finding, "order_type", None))
         if start is not None:
             due = start
-            days = _amount(action.due.working_days, finding.evidence)
-            months = _amount(action.due.months, finding.evidence)
-            if (action.due.working_days is not None and days is None) or (action.due.months is not None
-                                                                          and months is None):
+            days = _amount(amounts.working_days, finding.evidence)
+            months = _amount(amounts.months, finding.evidence)
+            if (amounts.working_days is not None and days is None) or (amounts.months is not None and months is None):
                 due = None
             else:
                 if months:
@@ -114,7 +117,11 @@ def to_do(action: Action | None, finding: Any, as_of: dt.date, calendar: Working
     if action.due is not None and action.due.start == "audit_date" and due == as_of:
         return ToDo(f"{action.do}: due now", due)
     if due < as_of:
-        return ToDo(f"{action.do}: overdue since {due.isoformat()}", due)
+        late = calendar.working_days_between(due, as_of)
+        if late == 0:  # due on a day off just before the audit date: the audit date is its first working day after
+            return ToDo(f"{action.do}: due {due.isoformat()}, overdue", due)
+        return ToDo(f"{action.do}: due {due.isoformat()}, overdue by {late:,} working {'day' if late == 1 else 'days'}",
+                    due)
     if due == as_of:
         return ToDo(f"{action.do}: due today, {due.isoformat()}", due)
     return ToDo(f"{action.do}: due by {due.isoformat()}", due)

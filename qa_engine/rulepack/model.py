@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa_engine.base.yamlfile import suggest
 from qa_engine.facts.derive import FactSettings
@@ -124,14 +124,42 @@ class Messages(_Frozen):
     insufficient_data: str = "The record does not hold what this check needs."
 
 
+class DueAmount(_Frozen):
+    """Working days and calendar months (a number, or ``{param: name}`` as used for the case) for one order type."""
+
+    working_days: int | dict[str, str] | None = None
+    months: int | dict[str, str] | None = None
+
+
 class Due(_Frozen):
-    """When an action is due: working days or calendar months after a date the finding holds (see Action)."""
+    """When an action is due: working days or calendar months after a date the finding holds (see Action).
+
+    ``for_order_type`` gives other amounts for an order type: a referral order's start-of-order assessment and
+    plans fall due 20 working days after the order, other orders' 15 (the rule's own parameters say which).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     start: Literal["sentence_date", "item.date", "audit_date"] = Field(alias="from")
     working_days: int | dict[str, str] | None = None
     months: int | dict[str, str] | None = None
+    for_order_type: dict[str, DueAmount] = {}
+
+    @field_validator("for_order_type")
+    @classmethod
+    def _known_order_types(cls, value: dict[str, DueAmount]) -> dict[str, DueAmount]:
+        from qa_engine.records.model import OrderType
+
+        known = [t.value for t in OrderType]
+        for name in value:
+            if name not in known:
+                msg = f"for_order_type names {name!r}, which is not an order type{suggest(name, known)}"
+                raise ValueError(msg)
+        return value
+
+    def amounts(self, order_type: str | None) -> DueAmount:
+        """The working days and months for a case of ``order_type``."""
+        return self.for_order_type.get(order_type or "") or DueAmount(working_days=self.working_days, months=self.months)
 
 
 class Action(_Frozen):
