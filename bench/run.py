@@ -46,7 +46,7 @@ import orjson
 
 from qa_engine.trust.files import sha256_file
 
-_PHASE = r"""
+MEASURED_COMMAND = r"""
 import json, resource, sys
 from qa_engine.cli import main
 sys.argv = ["qa-engine", *json.loads(sys.argv[1])]
@@ -59,6 +59,10 @@ own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"own_mb": own / 1024, "worker_mb": workers / 1024, "exit": code}), file=sys.stderr)
 """
+"""A qa-engine command run by ``python -c MEASURED_COMMAND ARGS_AS_JSON`` in a fresh process: its last line of stderr
+is JSON with its exit code and peak resident memory in MB, its own (``own_mb``) and its worker processes'
+(``worker_mb``), from getrusage. Only the command line is used, so any commit's install can run it (--baseline);
+tests/test_resource_limits.py measures hostile inputs with it too."""
 
 
 # Phase (d): only APIs that the commits compared share (Auditor, its backend's evaluate, derive, read_inputs,
@@ -108,7 +112,7 @@ print(json.dumps({"cpu_seconds": cpu, "cases": cases, "own_mb": own / 1024, "wor
 
 def phase(args: list[str], python: str = sys.executable, cwd: Path | None = None) -> dict[str, float]:
     """Run one qa-engine command in a fresh process: seconds and peak RSS."""
-    return _run([python, "-c", _PHASE, json.dumps(["--log-level", "error", *args])], args[0], cwd)
+    return _run([python, "-c", MEASURED_COMMAND, json.dumps(["--log-level", "error", *args])], args[0], cwd)
 
 
 def evaluate_phase(data: Path, python: str = sys.executable, cwd: Path | None = None) -> dict[str, float]:
