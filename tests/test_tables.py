@@ -454,6 +454,64 @@ def test_a_workbooks_recorded_size_is_not_trusted(tmp_path):
     assert [r.position for r in raws[:2]] == ["row 2", "row 3"]
 
 
+def test_formula_cells_as_openpyxl_gives_them_to_the_sheet_reader(tmp_path):
+    """Pins the openpyxl internals exports/tables.py builds on, so an openpyxl upgrade that changes them fails here,
+    by name, rather than reading a formula column as empty cells.
+
+    tables.py subclasses ``openpyxl.worksheet._reader.WorkSheetParser`` (its ``parse_row`` must call ``parse_cell``
+    once a cell, which with ``data_only=True`` must give the cached ``<v>`` as ``value`` and ``"d"`` as ``data_type``
+    for a date-styled number), reads ``sheet._get_source()``, ``sheet._shared_strings`` and the workbook's
+    ``_date_formats``, and skips ``ReadOnlyWorksheet._get_size`` while a workbook opens. openpyxl's public API has no
+    read that gives a formula and its cached value together (``data_only=False`` drops the cached value, so it would
+    take a second pass over every sheet), nor one that stops at a row of a million cells before holding it."""
+    import re
+    import zipfile
+
+    from openpyxl import Workbook, load_workbook
+
+    from qa_engine.exports.tables import FORMULA, formula_text, open_export
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "cases"
+    sheet.append(["Due", "Name", "Pending", "Shared", "Zero date", "Count"])
+    sheet.append(["=WORKDAY(A1,15)", "=B1", "=WORKDAY(A1,15)", "=C2", "=WORKDAY(A1,15)", "=1-1"])
+    for ref in ("A2", "C2", "E2"):
+        sheet[ref].number_format = "dd/mm/yyyy"
+    written = tmp_path / "written.xlsx"
+    book.save(written)
+    cells = {  # what Excel, a script and some report writers save for a formula cell
+        "A2": ("", "<f>WORKDAY(A1,15)</f><v>42436</v>"),  # calculated: 7 March 2016 as a date serial
+        "B2": (' t="str"', "<f>B1</f><v>Smith, Jo</v>"),  # calculated: text
+        "C2": ("", "<f>WORKDAY(A1,15)</f>"),  # never calculated (a script-written workbook)
+        "D2": ("", '<f t="shared" si="0"/>'),  # a shared formula's copy, never calculated: no text of its own
+        "E2": ("", "<f>WORKDAY(A1,15)</f><v>0</v>"),  # 0 saved as a date formula's value: a placeholder
+        "F2": ("", "<f>1-1</f><v>0</v>"),  # a number formula whose value is 0
+    }
+    path = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                for ref, (kind, inner) in cells.items():
+                    data, found = re.subn(rf'<c r="{ref}"( s="\d+")?>.*?</c>'.encode(),
+                                          rf'<c r="{ref}"\1{kind}>{inner}</c>'.encode(), data)
+                    assert found == 1, ref
+            target.writestr(item, data)
+
+    with open_export(path) as export:
+        assert export.book()["cases"].max_row is None  # openpyxl's measuring on opening was skipped
+        [(number, row, problem)] = list(export.table("cases.csv", "cases").rows())
+    assert (2, None) == (number, problem)
+    assert {"Due": "2016-03-07", "Name": "Smith, Jo", "Count": "0"} == {k: row[k] for k in ("Due", "Name", "Count")}
+    assert [FORMULA + "=WORKDAY(A1,15)", FORMULA, FORMULA + "=WORKDAY(A1,15)"] == [row["Pending"], row["Shared"],
+                                                                                    row["Zero date"]]
+    assert ["=WORKDAY(A1,15)", "a shared formula"] == [formula_text(row["Pending"]), formula_text(row["Shared"])]
+    plain = load_workbook(path, read_only=True)  # openpyxl measures each sheet when it opens: restored afterwards
+    assert 2 == plain["cases"].max_row
+    plain.close()
+
+
 def test_a_row_joining_two_cases_and_a_case_without_its_child_row_are_reported(tmp_path):
     data = json.loads(json.dumps(CONTACTS_MAPPING))
     data["tables"]["contacts"]["join"] = {"child.child_id": "Child ID"}
