@@ -609,10 +609,9 @@ def _shared_child(table: Table, data: dict[str, Any], children: dict[str, dict[s
 
 
 def _no_item(table: Table, cells: dict[str, str]) -> bool:
-    """A list table's row whose every cell but its join and filter columns is empty holds no item."""
-    keys = set(table.key_columns) | {c for c, _ in table.where}
-    return not any(cells.get(h, "").strip(WHITESPACE) for c in table.columns for h in c.headers()
-                   if h not in keys or h in table.join_fields_read)
+    """A list table's row whose every cell but its join and filter columns is empty holds no item (see
+    Table.item_columns)."""
+    return not any(cells.get(h, "").strip(WHITESPACE) for h in table.item_columns)
 
 
 def _out_of_scope(mapping: Mapping, data: dict[str, Any], cells: dict[str, str]) -> Any:

@@ -114,28 +114,29 @@ class _CsvTables:
 class _Workbook:
     def __init__(self, out: Path, mapping: Mapping) -> None:
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
 
         self.out = out
         self.book = Workbook(write_only=True)
         self.sheets = {t.name: self.book.create_sheet(t.sheet) for t in mapping.ordered}
+        self.kinds = {t.name: ["string"] * len(t.join) + [c.field.kind for c in t.columns] for t in mapping.ordered}
+        """Each table's column kinds, in the order of its rows' values (the join's, then each column's)."""
+        self.cell = WriteOnlyCell
         self.separator = ";"
 
     def header(self, table: Table) -> None:
         self.sheets[table.name].append(_header(table))
 
     def row(self, table: Table, values: list[Any], case_id: str) -> None:
-        from openpyxl.cell import WriteOnlyCell
-
         sheet = self.sheets[table.name]
         cells = []
-        kinds = ["string"] * len(table.join) + [c.field.kind for c in table.columns]
-        for value, kind in zip(values, kinds, strict=True):
+        for value, kind in zip(values, self.kinds[table.name], strict=True):
             if kind == "date" and isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
                 with contextlib.suppress(ValueError):
                     value = dt.date.fromisoformat(value)
             elif isinstance(value, list):
                 value = _text(value, self.separator)
-            cell = WriteOnlyCell(sheet, value=_ooxml_escape(value) if isinstance(value, str) else value)
+            cell = self.cell(sheet, value=_ooxml_escape(value) if isinstance(value, str) else value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text that starts with "=" stays text, never a formula
             elif isinstance(value, dt.date):

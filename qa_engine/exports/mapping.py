@@ -66,7 +66,8 @@ WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2
 def without_time(text: str) -> str:
     """A date cell without a time after it (``15/02/2016 00:00``, ``2016-02-15T10:00:00+01:00`` -> the date as
     written): a date field holds the day the export shows, never one shifted by a time zone."""
-    return _TRAILING_TIME.sub("", text)
+    # called for every date cell, and every cell of a mapping with null_values: the regex only where a time can be
+    return _TRAILING_TIME.sub("", text) if ":" in text else text
 
 
 class CellError(ValueError):
@@ -339,6 +340,14 @@ class Table:
     def join_fields_read(self) -> frozenset[str]:
         """Columns this table reads both to join and as a field of its items (a linked table's own id)."""
         return frozenset(self.key_columns) & {h for c in self.columns for h in c.headers()}
+
+    @cached_property
+    def item_columns(self) -> tuple[str, ...]:
+        """The columns whose cells make a row of a list table an item: every column its fields read but its join and
+        filter columns, unless a field reads one of those too (a linked table's own id). A row empty in all of them
+        holds no item (an order with no requirement)."""
+        keys = set(self.key_columns) | {c for c, _ in self.where}
+        return tuple(h for c in self.columns for h in c.headers() if h not in keys or h in self.join_fields_read)
 
     @cached_property
     def used_columns(self) -> list[str]:
