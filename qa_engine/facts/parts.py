@@ -13,7 +13,7 @@ rest on no part here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from qa_engine.records.model import OPTIONAL_FIELDS, OPTIONAL_PARTS
@@ -181,22 +181,25 @@ def _listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+def _lacking(parts: Iterable[str], listed: Callable[[list[str]], str]) -> str:
+    """What an export lacks, in words ("no table of ... and no column for ..."), each list of names joined by
+    ``listed``."""
+    names = sorted(parts)
+    tables = [PART_NAMES[p] for p in names if p in PART_NAMES]
+    columns = [p for p in names if p not in PART_NAMES]
+    return " and ".join(filter(None, [f"no table of {listed(tables)}" if tables else "",
+                                      f"no column for {listed(columns)}" if columns else ""]))
+
+
 def lacks(parts: Iterable[str]) -> str:
     """What an export lacks, in words: "no table of plans, contacts and no column for assessments.health_screened"."""
-    tables = [PART_NAMES[p] for p in sorted(parts) if p in PART_NAMES]
-    columns = [p for p in sorted(parts) if p not in PART_NAMES]
-    return " and ".join(filter(None, [f"no table of {', '.join(tables)}" if tables else "",
-                                      f"no column for {', '.join(columns)}" if columns else ""]))
+    return _lacking(parts, ", ".join)
 
 
 def missing_message(parts: Iterable[str]) -> str:
     """The message of a finding that cannot be judged because the export lacks ``parts`` (parts or fields)."""
-    tables = [PART_NAMES[p] for p in sorted(parts) if p in PART_NAMES]
-    columns = [p for p in sorted(parts) if p not in PART_NAMES]
-    lacks = " and ".join(filter(None, [f"no table of {_listed(tables)}" if tables else "",
-                                       f"no column for {_listed(columns)}" if columns else ""]))
-    return (f"Cannot be judged from this export: it has {lacks}, so the record cannot show whether the work was done "
-            "(map one to judge this).")
+    return (f"Cannot be judged from this export: it has {_lacking(parts, _listed)}, so the record cannot show whether "
+            "the work was done (map one to judge this).")
 
 
 def coverage(rules: Iterable[Any], not_exported: Iterable[str]) -> dict[str, dict[str, Any]]:
