@@ -30,7 +30,7 @@ from qa_engine.judge.durable_adapter import ITEM_ID_FIELD, Firing
 from qa_engine.judge.phrases import wilson_interval
 from qa_engine.records.model import LEVEL_NAME
 from qa_engine.rulepack.compile import CompiledRule
-from qa_engine.rulepack.messages import render
+from qa_engine.rulepack.messages import placeholders, render
 from qa_engine.rulepack.model import Criterion
 from qa_engine.trust.pseudonyms import Pseudonymiser
 
@@ -103,6 +103,8 @@ class _Plan:
     match_kind: str | None
     parameters: dict[str, Any] | None
     templates: dict[str, str]
+    fixed: dict[str, str]
+    """The message of each outcome whose template reads no fact (none, or only the rule's parameters), rendered once."""
 
 
 _PLANS: dict[int, tuple[CompiledRule, _Plan]] = {}
@@ -122,6 +124,7 @@ def _plan(compiled: CompiledRule) -> _Plan:
     rule = compiled.rule
     item_kind = rule.for_each.kind if rule.for_each else CASE_KIND
     match_kind = rule.exists.kind if rule.exists else None
+    templates = {outcome: getattr(rule.messages, outcome) for outcome in OUTCOMES}
     plan = _Plan(
         case=_shown(CASE_KIND, compiled),
         item=_shown(item_kind, compiled),
@@ -129,7 +132,9 @@ def _plan(compiled: CompiledRule) -> _Plan:
         item_kind=item_kind,
         match_kind=match_kind,
         parameters=dict(sorted(compiled.parameters.items())) if compiled.parameters else None,
-        templates={outcome: getattr(rule.messages, outcome) for outcome in OUTCOMES},
+        templates=templates,
+        fixed={outcome: render(template, {"param": compiled.parameters}) for outcome, template in templates.items()
+               if {scope for scope, _ in placeholders(template)} <= {"param"}},
     )
     _PLANS[id(compiled)] = (compiled, plan)
     return plan
@@ -260,7 +265,10 @@ def finding_data(compiled: CompiledRule, firings: list[Firing], case: dict[str, 
     if case_outcome is not None:
         outcome = case_outcome
         template, reason_kind = _explain(compiled, outcome, [(CASE_KIND, "", case)], problems)
-        message = render(template or plan.templates[outcome], {"case": evidence, "param": compiled.parameters})
+        if template is None and outcome in plan.fixed:
+            message = plan.fixed[outcome]
+        else:
+            message = render(template or plan.templates[outcome], {"case": evidence, "param": compiled.parameters})
     else:
         outcome = next(o for o in _ITEM_PRECEDENCE if o in item_outcomes)
         chosen = sorted(item_outcomes[outcome].values(), key=lambda f: f.matched["i"][ITEM_ID_FIELD])
