@@ -86,3 +86,55 @@ def test_summary_counted_by_the_workers_is_the_summary_of_the_findings(tmp_path,
 
     assert 300 == fresh.cases
     assert fresh.build().model_dump(mode="json") == json.loads((tmp_path / "two" / "summary.json").read_text())
+
+
+def test_tally_counts_each_criterion_half_and_section_by_its_worst_rule():
+    """Tally.add, checked against the definition written out plainly: a criterion (and each half of it, and each
+    section) counts a case under its rules' worst outcome, not met before insufficient data before met before not
+    applicable; taking a case back (sign -1) undoes it exactly."""
+    import random
+
+    from qa_engine.judge.findings import OUTCOMES, Tally
+
+    rules = {"1.1-a": "1.1", "1.1-b": "1.1", "1.1-c": "1.1", "1.2-a": "1.2", "2.1-a": "2.1", "2.1-b": "2.1",
+             "om-a": "OM"}
+    sections = {"1.1": "Assessment", "1.2": "Assessment", "2.1": "Risk", "OM": "Oversight"}
+    basis = {"1.1-c": "practice_judgement", "2.1-b": "practice_judgement"}
+    worst_first = ["not_met", "insufficient_data", "met", "not_applicable"]
+
+    def worst(outcomes):
+        return min(outcomes, key=worst_first.index, default=None)
+
+    rng = random.Random(7)
+    cases = [{rule: rng.choice(OUTCOMES) for rule in rules} for _ in range(400)]
+    tally = Tally(rules, sections, basis)
+    for case in cases:
+        tally.add(tally.encode_outcomes(case))
+    taken_back = cases[:50]
+    for case in taken_back:
+        tally.add(tally.encode_outcomes(case), -1)
+
+    expected_rules, expected_criteria, expected_halves, expected_sections = {}, {}, {}, {}
+    for case in cases[50:]:
+        for rule, outcome in case.items():
+            expected_rules.setdefault(rule, []).append(outcome)
+        for criterion in set(rules.values()):
+            mine = {r: o for r, o in case.items() if rules[r] == criterion}
+            expected_criteria.setdefault(criterion, []).append(worst(mine.values()))
+            for half in ("recorded_data", "practice_judgement"):
+                chosen = worst(o for r, o in mine.items() if basis.get(r, "recorded_data") == half)
+                if chosen is not None:
+                    expected_halves.setdefault((criterion, half), []).append(chosen)
+        for section in set(sections.values()):
+            expected_sections.setdefault(section, []).append(
+                worst(o for r, o in case.items() if sections[rules[r]] == section))
+
+    def counted(outcomes):  # in the order of the tally's outcome codes
+        return [outcomes.count(o) for o in ("met", "not_met", "insufficient_data", "not_applicable")]
+
+    assert 350 == tally.cases
+    assert [counted(expected_rules[r]) for r in tally.rule_ids] == tally.rule_counts
+    assert [counted(expected_criteria[c]) for c in tally.criteria] == tally.criterion_counts
+    assert [counted(expected_sections[s]) for s in tally.sections] == tally.section_counts
+    assert [[counted(expected_halves.get((c, h), [])) for h in ("recorded_data", "practice_judgement")]
+            for c in tally.criteria] == tally.half_counts
