@@ -580,8 +580,9 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
 @rules.command("lint")
 @_rules_option
 def rules_lint(rules_dir: Path | None) -> None:
-    """Check every rule file, its compilation to durable_rules, that its cases cover every outcome, and the
-    pack-wide timing checks: nothing due on day one, no met on impossible dates, absence explicit."""
+    """Check every rule file, its compilation to durable_rules, that its cases cover every outcome, the
+    pack-wide timing checks (nothing due on day one, no met on impossible dates, absence explicit), and
+    that every speed hint in outcome-hints.yaml can be used."""
     from qa_engine.judge.packchecks import pack_problems
     from qa_engine.judge.rulecases import coverage_gaps, load_cases
     from qa_engine.rulepack.compile import compile_pack
@@ -590,7 +591,7 @@ def rules_lint(rules_dir: Path | None) -> None:
     try:
         pack = load_rules(rules_dir)
         compiled = compile_pack(pack)
-        problems = []
+        problems = list(pack.hint_problems)
         for rule in pack.rules:
             gaps = coverage_gaps(rule, load_cases(rule))
             if gaps:

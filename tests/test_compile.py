@@ -12,7 +12,7 @@ from qa_engine.facts.derive import CaseFacts
 from qa_engine.judge.durable_adapter import get_backend
 from qa_engine.judge.findings import reduce
 from qa_engine.records.model import LEVEL_RANK, Level
-from qa_engine.rulepack.compile import MAX_COFIRING, compile_pack, compile_rule, pack_rulesets
+from qa_engine.rulepack.compile import MAX_COFIRING, check_rule, compile_pack, compile_rule, default_outcome, pack_rulesets
 from qa_engine.rulepack.model import Rule
 
 _BASE = {
@@ -99,8 +99,10 @@ _ALWAYS = {"order_type", "initial_assessment_completed"}  # derived for every ca
 def test_compiled_conditions_agree_with_their_meaning():
     """durable_rules, through the compiler, judges 300 random conditions x 8 random cases as three-valued logic
     says: true applies, false is not applicable, unknown is insufficient data, for applies_when and expects;
-    the fast compilation (default outcome left unfired) and the full one agree."""
+    the full compilation and the fast one agree, with the default outcome from the rule's shape and with an
+    outcome hint drawn from those the rule can leave unfired (so a hint changes no finding)."""
     r = random.Random(20160215)
+    hints = random.Random(7)  # each condition's outcome hint, drawn apart so the conditions stay the same
     backend = get_backend()
     judged = 0
     for n in range(300):
@@ -115,7 +117,10 @@ def test_compiled_conditions_agree_with_their_meaning():
             continue
         judged += 1
         full = compile_rule(_rule(**fields), {}, every_outcome=True)
-        rulesets = [(c, *pack_rulesets([c], prefix=f"oracle{n}-{c.default}-")) for c in (full, compiled)]
+        hint = hints.choice(sorted(check_rule(_rule(**fields))))  # any outcome the rule can leave unfired
+        hinted = compile_rule(_rule(**fields, outcome_hint=hint), {})
+        assert hinted.default == hint
+        rulesets = [(c, *pack_rulesets([c], prefix=f"oracle{n}-{c.default}-")) for c in (full, compiled, hinted)]
         for k in range(8):
             facts = {name: make(r) for name, make in _FACTS.items() if name in _ALWAYS or r.random() < 0.8}
             expected = _reference(cond, facts)
@@ -123,7 +128,7 @@ def test_compiled_conditions_agree_with_their_meaning():
                 want = {True: "met", False: "not_applicable", None: "insufficient_data"}[expected]
             else:
                 want = {True: "met", False: "not_met", None: "insufficient_data"}[expected]
-            for rule_compiled, ruleset in rulesets:  # every outcome compiled, then the default left unfired
+            for rule_compiled, ruleset in rulesets:  # every outcome compiled, then a default left unfired
                 firings = backend.evaluate(ruleset, CaseFacts(f"X-{n}-{k}", facts))
                 finding = reduce(rule_compiled, firings, facts, {"case_id": "X", "order_type": "other"})
                 assert finding.outcome == want, (where, json.dumps(cond), facts)
@@ -265,6 +270,32 @@ class TestLimits:
     def test_compiled_json_is_stable(self, pack):
         """The same rules and policy compile to the same ruleset names (content hashes)."""
         assert [r.name for r in compile_pack(pack).rulesets] == [r.name for r in compile_pack(pack).rulesets]
+
+
+class TestDefaultOutcome:
+    def test_a_rule_judged_per_case_may_leave_any_outcome_it_gives_unfired(self):
+        """check_rule names every outcome a rule judged per case can come out with, and no other."""
+        decided = _rule(expects={"fact": "order_type", "present": True})
+        gated = _rule(applies_when={"fact": "rosh_level", "gte": "high"}, expects={"fact": "psr_late_working_days", "lte": 0})
+
+        assert {"met", "not_met"} == check_rule(decided)
+        assert {"met", "not_met", "not_applicable", "insufficient_data"} == check_rule(gated)
+
+    def test_a_rule_judged_per_item_leaves_only_not_applicable_unfired(self, pack):
+        """Item outcomes must fire to be counted: a hint of another outcome is not used."""
+        rule = pack.rule("4.3-failure-answered")
+
+        assert {"not_applicable"} == check_rule(rule)
+        assert "not_applicable" == default_outcome(rule.model_copy(update={"outcome_hint": "met"}))
+
+    def test_without_a_hint_the_default_comes_from_the_rule_shape(self):
+        """No hint: not applicable for a rule with applies_when, met for one without; a hint wins."""
+        gated = _rule(applies_when={"fact": "rosh_level", "gte": "high"}, expects={"fact": "order_type", "present": True})
+        plain = _rule(expects={"fact": "order_type", "present": True})
+
+        assert ("not_applicable", "met") == (default_outcome(gated), default_outcome(plain))
+        assert "not_met" == default_outcome(plain.model_copy(update={"outcome_hint": "not_met"}))
+        assert "not_met" == compile_rule(plain.model_copy(update={"outcome_hint": "not_met"}), {}).default
 
 
 def test_no_compiled_rule_is_a_pure_negation(pack):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -9,7 +10,9 @@ from click.testing import CliRunner
 
 from qa_engine.base.errors import RuleCompileError, RuleSchemaError
 from qa_engine.cli import cli
+from qa_engine.rulepack.compile import compile_pack
 from qa_engine.rulepack.load import DEFAULT_RULES_DIR, load_rules
+from qa_engine.rulepack.model import HINTS_FILE
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
 
@@ -109,3 +112,62 @@ def test_self_referencing_yaml_is_refused(rules_copy):
 
     with pytest.raises(RuleSchemaError):
         load_rules(rules_copy)
+
+
+def test_a_rule_folder_needs_no_speed_hints_and_they_change_no_finding(rules_copy, tmp_path):
+    """outcome-hints.yaml is data beside the rules: without it (a service's own folder) every rule leaves the outcome
+    its shape gives unfired, which compiles differently, and the example audits to the same bytes; the pack's hash,
+    which forms and reports are tied to, does not include it."""
+    hinted = load_rules()
+    (rules_copy / HINTS_FILE).unlink()
+    plain = load_rules(rules_copy)
+
+    assert [] == plain.hint_problems == hinted.hint_problems
+    assert all(rule.outcome_hint is None for rule in plain.rules)
+    assert sum(rule.outcome_hint is not None for rule in hinted.rules) > 40
+    assert compile_pack(hinted).sha256 != compile_pack(plain).sha256
+    assert hinted.sha256 == plain.sha256
+    runner = CliRunner()
+    for name, folder in (("hinted", DEFAULT_RULES_DIR), ("plain", rules_copy)):
+        result = runner.invoke(cli, ["audit", str(EXAMPLE_CASELOAD), "--rules", str(folder), "--as-of", EXAMPLE_AS_OF,
+                                     "--no-report", "--out", str(tmp_path / name)])
+        assert 0 == result.exit_code, result.output
+    for name in ("findings.jsonl", "summary.json"):
+        assert (tmp_path / "hinted" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes(), name
+
+
+def test_a_hint_that_cannot_be_used_is_reported_by_lint_and_not_used(rules_copy):
+    """A hint naming a rule the pack does not have, or an outcome the rule cannot leave unfired (a rule judged per
+    item, or an outcome a rule never gives), is listed by rules lint (exit 1); the audit goes on without it."""
+    path = rules_copy / HINTS_FILE
+    text = path.read_text()
+    assert "  1.2-plan-reviewed: " in text and "  1.1-initial-assessment-timely: " in text
+    text = text.replace("  1.2-plan-reviewed: ", "  1.2-plan-reviewd: ")
+    text = re.sub(r"  1\.1-initial-assessment-timely: \w+", "  1.1-initial-assessment-timely: insufficient_data", text)
+    path.write_text(text + "  4.3-failure-answered: met\n")
+    expected = [f"{HINTS_FILE}: 1.1-initial-assessment-timely can leave only met, not_applicable, not_met unfired, not "
+                "insufficient_data; its hint is not used",
+                f"{HINTS_FILE}: 1.2-plan-reviewd is not a rule of this pack (did you mean '1.2-plan-reviewed'?); "
+                "its hint is not used (remove it)",
+                f"{HINTS_FILE}: 4.3-failure-answered can leave only not_applicable unfired, not met; its hint is not used"]
+
+    pack = load_rules(rules_copy)
+    lint = CliRunner().invoke(cli, ["rules", "lint", "--rules", str(rules_copy)])
+
+    assert expected == pack.hint_problems
+    assert pack.rule("1.2-plan-reviewed").outcome_hint is None
+    assert pack.rule("1.1-initial-assessment-timely").outcome_hint is None
+    assert pack.rule("4.3-failure-answered").outcome_hint is None
+    assert 1 == lint.exit_code, lint.output
+    assert all(problem in lint.output.splitlines() for problem in expected), lint.output
+    assert f"{len(expected)} problems." in lint.output
+
+
+def test_a_malformed_hints_file_stops_the_load_naming_it(rules_copy):
+    """A hints file that is not what its schema says (an outcome misspelt) is an error naming the file, like any other
+    file of the pack."""
+    (rules_copy / HINTS_FILE).write_text("default_outcome:\n  1.2-plan-reviewed: mett\n")
+
+    with pytest.raises(RuleSchemaError, match="mett") as raised:
+        load_rules(rules_copy)
+    assert HINTS_FILE in str(raised.value)

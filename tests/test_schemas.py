@@ -11,7 +11,7 @@ from qa_engine.base.resources import load_schema, schemas_dir
 from qa_engine.base.yamlfile import load_yaml
 from qa_engine.judge.schemas import generated_schemas, render
 from qa_engine.rulepack.load import DEFAULT_RULES_DIR
-from qa_engine.rulepack.model import CASES_SUFFIX, CRITERIA_FILE
+from qa_engine.rulepack.model import CASES_SUFFIX, CRITERIA_FILE, HINTS_FILE
 
 from .conftest import EXAMPLES
 
@@ -31,11 +31,17 @@ def test_schema_files_are_valid_json_schema(path):
 def test_rule_files_validate():
     """Every rule file in rules/ validates against schemas/rule.schema.json."""
     validator = Draft202012Validator(load_schema("rule"))
-    files = [p for p in DEFAULT_RULES_DIR.glob("*.yaml") if p.name != CRITERIA_FILE and not p.name.endswith(CASES_SUFFIX)]
+    files = [p for p in DEFAULT_RULES_DIR.glob("*.yaml")
+             if p.name not in (CRITERIA_FILE, HINTS_FILE) and not p.name.endswith(CASES_SUFFIX)]
 
     assert files
     for path in files:
         validator.validate(load_yaml(path, ValueError))
+
+
+def test_speed_hints_validate():
+    """rules/outcome-hints.yaml validates against schemas/outcome-hints.schema.json."""
+    Draft202012Validator(load_schema("outcome-hints")).validate(load_yaml(DEFAULT_RULES_DIR / HINTS_FILE, ValueError))
 
 
 def test_criteria_catalogue_validates():

@@ -38,8 +38,9 @@ it runs from, per order type, with its source; the compiler refuses a clock the 
 
 Since the outcomes partition every case, one of them need not fire at all: the fast compilation (the
 default) leaves each rule's *default outcome* out, and "nothing fired for this rule" then means that
-outcome. A rule judged per case may default to any outcome (its commonest, from ``hints.py``); a
-rule judged per item only to ``not_applicable`` (its item outcomes must fire to be counted). This
+outcome. A rule judged per case may default to any outcome it can come out with (its commonest, from
+the pack's speed hints, ``outcome-hints.yaml``: data, read by load.py); a rule judged per item only to
+``not_applicable`` (its item outcomes must fire to be counted). This
 changes how many rules fire (about 22 a case instead of 75), never an outcome: ``every_outcome=True``
 compiles every variant, and the equivalence tests run both side by side. The partition holds only
 for values durable_rules can compare, which the adapter checks against the catalogue before asserting.
@@ -60,7 +61,6 @@ from qa_engine.base.errors import RuleCompileError
 from qa_engine.base.yamlfile import suggest
 from qa_engine.facts.derive import CASE_KIND, CATALOGUE, FactSpec
 from qa_engine.records.model import LEVEL_RANK, Level
-from qa_engine.rulepack.hints import COMMONEST_OUTCOME
 from qa_engine.rulepack.messages import placeholders
 from qa_engine.rulepack.model import OTHER_ORDERS, Absent, Policy, Rule, RulePack
 
@@ -451,15 +451,15 @@ def expression_slots(test: Any) -> int:
 
 def default_outcome(rule: Rule) -> str:
     """The outcome a rule's fast compilation leaves unfired: ``not_applicable`` for a rule judged per
-    item; for one judged per case its commonest outcome on a generated caseload (``hints.py``), else
-    ``not_applicable`` when it has ``applies_when`` and ``met`` when not. Only speed depends on it."""
+    item; for one judged per case its ``outcome_hint`` (the pack's outcome-hints.yaml: its commonest outcome
+    on a generated caseload, set by the loader only when ``check_rule`` allows it), else ``not_applicable``
+    when it has ``applies_when`` and ``met`` when not. Only speed depends on it: the outcomes partition every
+    case, so whichever is left unfired, no firing means that one (and an outcome the rule never gives leaves
+    nothing out)."""
     if rule.for_each is not None:
         return "not_applicable"
-    hint = COMMONEST_OUTCOME.get(rule.id)
-    possible = {"met", "not_met"} | ({"insufficient_data"} if rule.requires else set()) | (
-        {"not_applicable"} if rule.applies_when else set())
-    if hint in possible:
-        return hint
+    if rule.outcome_hint is not None:
+        return rule.outcome_hint
     return "not_applicable" if rule.applies_when else "met"
 
 
@@ -664,9 +664,19 @@ def _check_clock(comp: _Compiler, gate_only: set[str] = frozenset()) -> None:  #
                                 f"from {counts_from}")
 
 
-def check_rule(rule: Rule) -> None:
-    """Compile a rule with its defaults, only to find its errors at load time."""
-    compile_rule(rule, {name: p.default for name, p in rule.parameters.items()})
+def check_rule(rule: Rule) -> frozenset[str]:
+    """Compile a rule with its default parameters and every outcome, to find its errors at load time.
+
+    Returns the outcomes its fast compilation may leave unfired (what an outcome hint may name): for a rule
+    judged per item ``not_applicable`` only; for one judged per case every outcome it can come out with.
+
+    Raises:
+        RuleCompileError: as ``compile_rule``.
+    """
+    compiled = compile_rule(rule, {name: p.default for name, p in rule.parameters.items()}, every_outcome=True)
+    if rule.for_each is not None:
+        return frozenset({"not_applicable"})
+    return frozenset(v.outcome for v in compiled.variants.values())
 
 
 def _ruleset(prefix: str, members: list[CompiledRule]) -> CompiledRuleset:

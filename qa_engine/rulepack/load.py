@@ -3,6 +3,11 @@
 A rule is data: YAML read with the safe loader, checked against schemas/rule.schema.json, then
 compiled (see compile.py) before any record is read, so a broken rule fails the run at start-up
 with the file and the reason, never half-way through a batch. Nothing here evaluates anything.
+
+A pack may hold speed hints (outcome-hints.yaml, checked against schemas/outcome-hints.schema.json):
+the outcome each rule's fast compilation leaves unfired. They change no finding, so a stale hint
+(a rule not in the pack, an outcome the rule cannot leave unfired) is not used and is listed for
+``qa-engine rules lint`` rather than stopping an audit; a folder without the file uses defaults.
 """
 
 from __future__ import annotations
@@ -19,7 +24,16 @@ from qa_engine.base.resources import load_schema, rules_dir
 from qa_engine.base.yamlfile import load_yaml, suggest
 from qa_engine.facts.derive import FactSettings
 from qa_engine.rulepack.compile import check_rule
-from qa_engine.rulepack.model import CASES_SUFFIX, CRITERIA_FILE, Criterion, Policy, Question, Rule, RulePack
+from qa_engine.rulepack.model import (
+    CASES_SUFFIX,
+    CRITERIA_FILE,
+    HINTS_FILE,
+    Criterion,
+    Policy,
+    Question,
+    Rule,
+    RulePack,
+)
 
 __all__ = ["DEFAULT_RULES_DIR", "load_policy", "load_rules"]
 
@@ -51,9 +65,10 @@ def load_rules(directory: Path | str | None = None) -> RulePack:
     validator = Draft202012Validator(load_schema("rule"))
     criteria, question_sources = _load_criteria(root)
     rules: list[Rule] = []
+    unfired: dict[str, frozenset[str]] = {}
     files: dict[str, str] = {CRITERIA_FILE: _file_sha((root / CRITERIA_FILE).read_bytes())}
     for path in sorted(root.glob("*.yaml")):
-        if path.name == CRITERIA_FILE or path.name.endswith(CASES_SUFFIX):
+        if path.name in (CRITERIA_FILE, HINTS_FILE) or path.name.endswith(CASES_SUFFIX):
             continue
         raw_bytes = path.read_bytes()
         files[path.name] = _file_sha(raw_bytes)
@@ -79,16 +94,50 @@ def load_rules(directory: Path | str | None = None) -> RulePack:
             if problem:
                 msg = f"parameter {name!r}: default {problem}"
                 raise RuleSchemaError(msg, path=path, rule_id=rule.id)
-        check_rule(rule)
+        unfired[rule.id] = check_rule(rule)
         rules.append(rule)
     if not rules:
         msg = f"no rule files (*.yaml) in {root}"
         raise RuleSchemaError(msg)
+    hints, hint_problems = _load_hints(root, unfired)
+    rules = [rule.model_copy(update={"outcome_hint": hints[rule.id]}) if rule.id in hints else rule for rule in rules]
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(f"{name}\0{files[name]}\n".encode())
     return RulePack(rules=sorted(rules, key=lambda r: r.id), criteria=criteria, directory=root,
-                    sha256=digest.hexdigest(), files=files, question_sources=question_sources)
+                    sha256=digest.hexdigest(), files=files, question_sources=question_sources,
+                    hint_problems=hint_problems)
+
+
+def _load_hints(root: Path, unfired: dict[str, frozenset[str]]) -> tuple[dict[str, str], list[str]]:
+    """The pack's speed hints that can be used, by rule id, and a sentence for each that cannot.
+
+    ``unfired`` gives, per rule of the pack, the outcomes its fast compilation may leave unfired
+    (compile.check_rule). No file means no hints.
+
+    Raises:
+        RuleSchemaError: the file is not YAML or breaks schemas/outcome-hints.schema.json.
+    """
+    path = root / HINTS_FILE
+    if not path.exists():
+        return {}, []
+    data = load_yaml(path, RuleSchemaError)
+    errors = sorted(Draft202012Validator(load_schema("outcome-hints")).iter_errors(data),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        raise RuleSchemaError(_schema_message(errors[0]), path=path)
+    usable: dict[str, str] = {}
+    problems = []
+    for rule_id, outcome in data["default_outcome"].items():
+        if rule_id not in unfired:
+            problems.append(f"{HINTS_FILE}: {rule_id} is not a rule of this pack{suggest(rule_id, unfired)}; "
+                            "its hint is not used (remove it)")
+        elif outcome not in unfired[rule_id]:
+            problems.append(f"{HINTS_FILE}: {rule_id} can leave only {', '.join(sorted(unfired[rule_id]))} "
+                            f"unfired, not {outcome}; its hint is not used")
+        else:
+            usable[rule_id] = outcome
+    return usable, problems
 
 
 def _load_criteria(root: Path) -> tuple[dict[str, Criterion], dict[str, str]]:

@@ -17,11 +17,14 @@ from qa_engine.base.yamlfile import suggest
 from qa_engine.facts.derive import FactSettings
 from qa_engine.records.model import LEVEL_RANK, Level
 
-__all__ = ["ANCHORS", "CASES_SUFFIX", "CRITERIA_FILE", "OTHER_ORDERS", "SEVERITY_RANK", "Absent", "Clock", "Criterion",
-           "Parameter", "Policy", "Question", "Rule", "RulePack"]
+__all__ = ["ANCHORS", "CASES_SUFFIX", "CRITERIA_FILE", "HINTS_FILE", "OTHER_ORDERS", "SEVERITY_RANK", "Absent", "Clock",
+           "Criterion", "Parameter", "Policy", "Question", "Rule", "RulePack"]
 
 CRITERIA_FILE = "criteria.yaml"
 CASES_SUFFIX = ".cases.yaml"
+HINTS_FILE = "outcome-hints.yaml"
+"""A rule pack's speed hints, optional (schemas/outcome-hints.schema.json): the outcome each rule's fast
+compilation leaves unfired (compile.default_outcome). No finding depends on them."""
 
 
 class _Frozen(BaseModel):
@@ -193,6 +196,9 @@ class Rule(_Frozen):
     action: Action | None = None
     path: str = ""
     sha256: str = ""
+    outcome_hint: Literal["met", "not_met", "not_applicable", "insufficient_data"] | None = None
+    """Set by the loader from the pack's outcome-hints.yaml, never written in a rule file: the outcome the fast
+    compilation leaves unfired (compile.default_outcome). Speed only, never a finding."""
 
 
 class Question(_Frozen):
@@ -251,6 +257,10 @@ class RulePack:
     files: dict[str, str] = field(default_factory=dict)
     question_sources: dict[str, str] = field(default_factory=dict)
     """The sources the criteria's questions cite (``S1`` -> what it is)."""
+    hint_problems: list[str] = field(default_factory=list)
+    """Hints in outcome-hints.yaml left unused, one sentence each (a rule not in the pack, an outcome the rule
+    cannot leave unfired): what ``qa-engine rules lint`` reports. The hints file is not in ``files`` or the
+    hash: it changes no finding."""
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError names the nearest one."""
