@@ -472,11 +472,16 @@ def test_a_month_first_column_is_said_once_with_a_fix_for_the_flat_layout(tmp_pa
 
     out = tmp_path / "out"
     audited = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(folder), "--as-of", EXAMPLE_AS_OF, "--out",
-                                       str(out), "--no-report", "--jobs", "1", "--max-rejected", "100"])
+                                       str(out), "--jobs", "1", "--max-rejected", "100"])
     assert audited.exit_code == 0, audited.output
     assert _held_lines(audited.output, "created_date") == [f"  {note}"]
     [held] = json.loads((out / "run.json").read_text())["dates_held_back"]
     assert (held["column"], held["rows"], held["cases"], held["note"]) == ("created_date", 59, 29, note)
+    # the report says it once too, near the top, where a manager reads why cases are missing
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert report.count("Cases held back: ") == 1 and report.count("To fix: the flat layout needs no mapping") == 1
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count('<p class="warning held-back">Cases held back: ') == 1
 
 
 def test_a_month_first_column_read_through_a_mapping_is_told_its_date_formats(tmp_path):

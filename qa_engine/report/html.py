@@ -22,6 +22,7 @@ from qa_engine.report.narrative import (
     choose,
     counts_note,
     coverage_lines,
+    held_back_lines,
     in_words,
     ordered_rules,
     plural,
@@ -154,7 +155,7 @@ def render_html(data) -> str:
         compared=data.previous.as_of if data.previous else None,
         previous_rules=previous_rules, coverage=coverage_lines(data.run, summary),
         strength_from=STRENGTH_FROM, area_below=AREA_BELOW, page_rows=PAGE_ROWS,
-        date_lines=audit_date_lines(data.run),
+        date_lines=audit_date_lines(data.run), held_lines=held_back_lines(data.run),
         judgement=judgement_view(data),
     )
 
