@@ -216,38 +216,21 @@ def test_the_audit_date_is_stated_and_an_old_export_draws_a_warning(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"Audit date: {today}, the day of the audit, as no --as-of was given."
-    # the example's own export date (what --example uses and the README's commands give), not its newest entry
-    # (a referral dated 2016-02-22, there to show that work recorded after the audit date is not counted)
-    assert lines[1].startswith("Warning: these are the shipped example's records, exported on 2016-02-15, ")
-    assert lines[1].endswith("audit again with --as-of 2016-02-15.")
+    # the example's newest entry is a referral dated 2016-02-22, after the fieldwork date its README commands use
+    assert lines[1].startswith("Warning: the newest date in the records is 2016-02-22, ")
+    assert lines[1].endswith("If the export was taken on 2016-02-22, audit again with --as-of 2016-02-22.")
     report = (tmp_path / "out" / "report.md").read_text().splitlines()
     assert any(line.startswith("> Audit date: " + today) for line in report[:6])
-    assert any("audit again with --as-of 2016-02-15" in line for line in report[:8])
+    assert any("audit again with --as-of 2016-02-22" in line for line in report[:8])
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "audit again with --as-of 2016-02-15" in html
+    assert "audit again with --as-of 2016-02-22" in html
     date = json.loads((tmp_path / "out" / "run.json").read_text())["audit_date"]
-    assert (date["newest_recorded"], date["suggested_as_of"], date["suggested_from"]) == (
-        "2016-02-22", EXAMPLE_AS_OF, "example_export_date")
+    assert (date["newest_recorded"], date["suggested_as_of"]) == ("2016-02-22", "2016-02-22")
 
     given = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(EXAMPLE_CASELOAD), "--as-of", EXAMPLE_AS_OF,
                                      "--out", str(tmp_path / "given"), "--jobs", "1"])
     assert "Audit date:" not in given.output and "Warning" not in given.output
     assert "--as-of" not in (tmp_path / "given" / "report.md").read_text()
-
-
-def test_an_old_export_that_is_not_the_example_gets_its_newest_date_suggested(tmp_path):
-    """Any other export: the newest date its records show (the day it was taken, or just before)."""
-    changed = tmp_path / "mine.jsonl"
-    lines = EXAMPLE_CASELOAD.read_text().splitlines()
-    changed.write_text("\n".join(line for line in lines if '"DBY-0026"' not in line) + "\n")
-    result = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(changed), "--out", str(tmp_path / "out"),
-                                      "--jobs", "1", "--no-report"])
-    assert result.exit_code == 0, result.output
-    warning = result.output.splitlines()[1]
-    assert warning.startswith("Warning: the newest date in the records is 2016-02-17, ")
-    assert warning.endswith("If the export was taken on 2016-02-17, audit again with --as-of 2016-02-17.")
-    date = json.loads((tmp_path / "out" / "run.json").read_text())["audit_date"]
-    assert (date["suggested_as_of"], date["suggested_from"]) == ("2016-02-17", "newest_recorded")
 
 
 def test_report_rebuild_waits_for_no_audit_it_refuses_while_one_writes_the_folder(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +72,7 @@ def audit_date_lines(run: dict[str, Any]) -> list[str]:
     as_of, newest, days = run.get("as_of"), info.get("newest_recorded"), info.get("days_after_newest")
     if info.get("given") is False:
         lines.append(f"Audit date: {as_of}, the day of the audit, as no --as-of was given.")
-    if info.get("stale") and info.get("suggested_from") == "example_export_date":
-        taken = info["suggested_as_of"]
-        lines.append(f"Warning: these are the shipped example's records, exported on {taken}, "
-                     f"{(dt.date.fromisoformat(as_of) - dt.date.fromisoformat(taken)).days:,} days before the audit "
-                     f"date {as_of}, so every deadline since then counts as missed: audit again with --as-of {taken}.")
-    elif info.get("stale"):
+    if info.get("stale"):
         lines.append(f"Warning: the newest date in the records is {newest}, {days:,} days before the audit date "
                      f"{as_of}, so every deadline since then counts as missed. If the export was taken on {newest}, "
                      f"audit again with --as-of {newest}.")

@@ -317,7 +317,7 @@ def audit(
             "qa_engine_version": __version__,
             "durable_rules_version": durable_version(),
             "as_of": as_of.isoformat(),
-            "audit_date": _audit_date(as_of, as_of_given, newest, identity["inputs"]),
+            "audit_date": _audit_date(as_of, as_of_given, newest),
             "run_key": run_key(identity),
             "audited_inputs": list(inputs),
             "inputs": identity["inputs"],
@@ -364,49 +364,16 @@ def audit(
         folder.release()
 
 
-def _audit_date(as_of: dt.date, given: bool, newest: str | None, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+def _audit_date(as_of: dt.date, given: bool, newest: str | None) -> dict[str, Any]:
     """How the audit date was chosen, and how far it lies after the newest date in the records (for run.json).
 
-    When the audit date lies STALE_AFTER_DAYS or more after the newest date, ``suggested_as_of`` is the day the export
-    was taken: the shipped examples' own export date when the inputs are shipped examples (they hold a few entries
-    dated after it, to show that work recorded after the audit date is not counted), else the newest date in the
-    records, which is the day an export was taken or shortly before it (``suggested_from`` says which).
+    When the audit date lies STALE_AFTER_DAYS or more after the newest date, ``suggested_as_of`` is that newest date:
+    an export holds nothing done after the day it was taken, so that day or one just before it.
     """
     days = (as_of - dt.date.fromisoformat(newest)).days if newest else None
     stale = days is not None and days >= STALE_AFTER_DAYS
-    suggested, source = None, None
-    if stale:
-        suggested, source = newest, "newest_recorded"
-        if _shipped_examples(inputs):
-            from qa_engine.base.resources import EXAMPLE_AS_OF
-
-            suggested, source = EXAMPLE_AS_OF, "example_export_date"
     return {"as_of": as_of.isoformat(), "given": given, "newest_recorded": newest, "days_after_newest": days,
-            "stale_after_days": STALE_AFTER_DAYS, "stale": stale, "suggested_as_of": suggested,
-            "suggested_from": source}
-
-
-_EXAMPLES = ("caseload.jsonl", "caseload-csv", "cld-like-export", "cld-warehouse-export")
-"""The shipped example exports, all taken on EXAMPLE_AS_OF (base/resources.py)."""
-
-
-def _shipped_examples(inputs: list[dict[str, Any]]) -> bool:
-    """Whether every input file is one of the shipped example exports, byte for byte (wherever it was copied to)."""
-    from qa_engine.base.errors import ConfigError
-    from qa_engine.base.resources import example_path
-
-    hashes = [item.get("sha256") for item in inputs]
-    if not hashes or None in hashes:
-        return False
-    known: set[str] = set()
-    try:
-        for name in _EXAMPLES:
-            path = example_path(name)
-            known.update(sha256_file(p) for p in ([path] if path.is_file() else sorted(path.iterdir())) if p.is_file())
-    except (ConfigError, OSError):
-        return False
-    return set(hashes) <= known
-
+            "stale_after_days": STALE_AFTER_DAYS, "stale": stale, "suggested_as_of": newest if stale else None}
 
 
 def _until_stopped(judged: Iterator[Any]) -> Iterator[Any]:
