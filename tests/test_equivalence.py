@@ -4,22 +4,30 @@ a generated caseload of 2,000 cases. The rule cases run both compilations in ``r
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import runpy
 
 import orjson
 import pytest
 
+from qa_engine.base.yamlfile import load_yaml
 from qa_engine.judge import rulecases
 from qa_engine.judge.auditor import Auditor
 from qa_engine.judge.findings import Finding, encode_findings
 from qa_engine.records.generate import generate
 from qa_engine.records.model import CaseRecord
+from qa_engine.rulepack.load import DEFAULT_RULES_DIR
+from qa_engine.rulepack.model import HINTS_FILE
+
+from .conftest import ROOT
 
 AS_OF = dt.date(2016, 2, 15)
 
 
-def _differences(pack, records, as_of=AS_OF):
-    """Findings that differ between the full and the fast compilation, as (case, rule, full, fast)."""
+def _differences(pack, records, as_of=AS_OF, counts=None):
+    """Findings that differ between the full and the fast compilation, as (case, rule, full, fast); with ``counts``
+    (a dict), the outcomes of the full one are counted into it (rule id -> outcome -> cases)."""
     full = Auditor(pack, as_of=as_of, every_outcome=True)
     fast = Auditor(pack, as_of=as_of)
     assert all(c.default is None for c in full.compiled.rules.values())
@@ -28,6 +36,8 @@ def _differences(pack, records, as_of=AS_OF):
     for raw in records:
         record = CaseRecord.model_validate(raw)
         for a, b in zip(full.judge(record), fast.judge(record), strict=True):
+            if counts is not None:
+                counts.setdefault(a["rule_id"], collections.Counter())[a["outcome"]] += 1
             if a != b:
                 differences.append((record.case_id, a["rule_id"], a, b))
     return differences
@@ -79,8 +89,16 @@ def test_a_fast_compilation_that_differs_fails_the_rule_cases(pack, monkeypatch)
 
 @pytest.mark.slow
 def test_fast_and_full_compilations_agree_on_a_generated_caseload(pack):
-    """2,000 generated cases (qa-engine generate --seed 1), every rule: 0 differences."""
+    """2,000 generated cases (qa-engine generate --seed 1), every rule: 0 differences. And the pack's speed hints
+    (rules/outcome-hints.yaml) are each rule's commonest outcome there, as bench/outcome_hints.py writes them: stale
+    hints cost speed only, but they are data kept with the rules, so a rule change that moves them fails here."""
     records = list(generate(2000, seed=1))
-    differences = _differences(pack, records)
+    counts: dict[str, collections.Counter[str]] = {}
+    differences = _differences(pack, records, counts=counts)
 
     assert [] == differences[:3]
+    bench = runpy.run_path(str(ROOT / "bench" / "outcome_hints.py"))
+    shipped = load_yaml(DEFAULT_RULES_DIR / HINTS_FILE, ValueError)
+    assert 2000 == shipped["cases"]
+    assert bench["hints_from_counts"](pack, counts) == shipped["default_outcome"], (
+        "rules/outcome-hints.yaml is stale: write it again as bench/outcome_hints.py says")
