@@ -36,6 +36,8 @@ messages:
 """
 NEW_CASES = """\
 rule: 4.2-contract-signed
+unreachable:
+  insufficient_data: contract_signed is derived, true or false, for every referral order, which is when the rule applies.
 defaults:
   case_id: T-1
   child: {child_id: C-1, age_at_sentence: 14}

@@ -4,11 +4,16 @@ A cases file gives a ``defaults`` record and a list of cases; each case's ``reco
 the defaults (mappings merge, lists replace), judged as of the case's ``as_of`` date with optional
 parameter overrides, and must come out with the ``expect``-ed outcome. The same runner serves
 ``qa-engine rules test`` and the pytest suite, so a rule's cases are checked the same way everywhere.
+
+The cases must give every outcome the rule can come out with (``coverage_gaps``, run by ``rules lint``).
+An outcome the compiled rule has but no record can give (a fact it tests is derived whenever the rule
+applies, say) is declared under ``unreachable`` with the reason; no case may then expect it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,7 @@ from qa_engine.records.model import CaseRecord
 from qa_engine.rulepack.compile import CompiledPack, compile_rule, pack_rulesets
 from qa_engine.rulepack.model import CASES_SUFFIX, Policy, Rule, RulePack
 
-__all__ = ["CaseResult", "RuleCase", "load_cases", "run_case", "run_pack_cases"]
+__all__ = ["CaseResult", "RuleCase", "coverage_gaps", "load_cases", "run_case", "run_pack_cases", "unreachable_outcomes"]
 
 _CASES_SCHEMA = {
     "type": "object",
@@ -36,6 +41,11 @@ _CASES_SCHEMA = {
     "properties": {
         "rule": {"type": "string"},
         "defaults": {"type": "object"},
+        "unreachable": {
+            "type": "object",
+            "propertyNames": {"enum": list(OUTCOMES)},
+            "additionalProperties": {"type": "string", "minLength": 20},
+        },
         "cases": {
             "type": "array",
             "minItems": 1,
@@ -112,8 +122,12 @@ def load_cases(rule: Rule) -> list[RuleCase]:
         msg = f"cases are for rule {data['rule']!r}, but sit beside rule {rule.id!r}"
         raise RuleSchemaError(msg, path=path, rule_id=rule.id)
     defaults = data.get("defaults", {})
+    unreachable = data.get("unreachable", {})
     out = []
     for case in data["cases"]:
+        if case["expect"] in unreachable:
+            msg = f"case {case['name']} expects {case['expect']}, which the file declares unreachable"
+            raise RuleSchemaError(msg, path=path, rule_id=rule.id)
         for name in case.get("parameters", {}):
             if name not in rule.parameters:
                 msg = f"case {case['name']}: rule {rule.id} has no parameter {name!r}"
@@ -177,10 +191,29 @@ def run_pack_cases(pack: RulePack) -> list[CaseResult]:
     return [run_case(rule, case) for rule in pack.rules for case in load_cases(rule)]
 
 
-def coverage_gaps(rule: Rule, cases: list[RuleCase]) -> list[str]:
-    """Outcomes a rule's cases must show and do not: met, not met and not applicable always;
-    insufficient data when the rule requires facts that can be missing."""
-    wanted = {"met", "not_met", "not_applicable"}
-    if rule.requires or (rule.for_each and rule.for_each.requires):
-        wanted.add("insufficient_data")
-    return sorted(wanted - {c.expect for c in cases})
+def unreachable_outcomes(rule: Rule) -> dict[str, str]:
+    """The outcomes the rule's cases file declares no record can give, with the reason (see the module docstring)."""
+    path = cases_path(rule)
+    data = load_yaml(path, RuleSchemaError) if path.exists() else None
+    return dict(data.get("unreachable") or {}) if isinstance(data, dict) else {}
+
+
+def coverage_gaps(rule: Rule, cases: list[RuleCase], unreachable: Collection[str] = ()) -> list[str]:
+    """Outcomes the rule can come out with (its compilation with every outcome and default parameters: met,
+    not met, not applicable, insufficient data wherever a compiled variant gives it) that none of its cases
+    expects, less those declared ``unreachable``.
+
+    A case audited before its order was made does not count: it is not judged by the rule (``not_yet_made``).
+    """
+    compiled = compile_rule(rule, {name: p.default for name, p in rule.parameters.items()}, every_outcome=True)
+    wanted = {v.outcome for v in compiled.variants.values()} - set(unreachable)
+    judged = {c.expect for c in cases if not _before_the_order(c)}
+    return [o for o in OUTCOMES if o in wanted and o not in judged]
+
+
+def _before_the_order(case: RuleCase) -> bool:
+    """Whether the case is audited before its order was made (an unreadable date: no)."""
+    try:
+        return dt.date.fromisoformat(str(case.record["order"]["sentence_date"])) > case.as_of
+    except (KeyError, TypeError, ValueError):
+        return False
