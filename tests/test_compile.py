@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -268,8 +271,14 @@ class TestLimits:
         assert 3 == fast["4.3-failure-answered"]["case"]
 
     def test_compiled_json_is_stable(self, pack):
-        """The same rules and policy compile to the same ruleset names (content hashes)."""
-        assert [r.name for r in compile_pack(pack).rulesets] == [r.name for r in compile_pack(pack).rulesets]
+        """The same rules and policy compile to the same ruleset names (content hashes) in other processes, whatever
+        their hash seed (the order of a set of names), as worker processes started afresh would."""
+        code = ("from qa_engine.rulepack.compile import compile_pack; from qa_engine.rulepack.load import load_rules; "
+                "print(' '.join(r.name for r in compile_pack(load_rules()).rulesets))")
+        names = [subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, check=True,
+                                capture_output=True, text=True).stdout.split() for seed in ("1", "2")]
+
+        assert names[0] == names[1] == [r.name for r in compile_pack(pack).rulesets]
 
 
 class TestDefaultOutcome:

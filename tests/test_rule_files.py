@@ -8,10 +8,11 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from qa_engine.base.errors import RuleCompileError, RuleSchemaError
+from qa_engine.base.errors import RuleSchemaError
 from qa_engine.cli import cli
 from qa_engine.rulepack.compile import compile_pack
 from qa_engine.rulepack.load import DEFAULT_RULES_DIR, load_rules
+from qa_engine.rulepack.messages import render
 from qa_engine.rulepack.model import HINTS_FILE
 
 from .conftest import EXAMPLE_AS_OF, EXAMPLE_CASELOAD
@@ -80,15 +81,25 @@ def test_a_new_rule_is_a_new_file(rules_copy, tmp_path):
     [
         "!!python/object/apply:os.system ['echo pwned > /tmp/qa-engine-pwned']",
         "id: !!python/name:os.system\n",
-        "messages: {met: '{case.__class__}', not_met: x}",
     ],
 )
 def test_rule_files_cannot_run_code(rules_copy, payload):
-    """Python tags are refused by the safe loader; templates are substitutions, not format strings."""
+    """Python tags are refused by the safe loader, naming the file."""
     (rules_copy / "1.1-evil.yaml").write_text(payload)
 
-    with pytest.raises((RuleSchemaError, RuleCompileError)):
+    with pytest.raises(RuleSchemaError, match=r"1\.1-evil\.yaml: not valid YAML .*constructor for the tag"):
         load_rules(rules_copy)
+
+
+def test_a_message_template_is_not_a_format_string(rules_copy):
+    """Templates are substitutions, not format strings: in a rule that loads, ``{case.__class__}`` is not a
+    placeholder (a placeholder names a fact in lower case), so it reads as written, never as Python's attribute."""
+    (rules_copy / "4.2-contract-signed.yaml").write_text(NEW_RULE.replace(
+        'met: "Contract signed."', 'met: "Contract signed {case.__class__} {case.contract_signed}."'))
+
+    rule = load_rules(rules_copy).rule("4.2-contract-signed")
+
+    assert "Contract signed {case.__class__} yes." == render(rule.messages.met, {"case": {"contract_signed": True}})
 
 
 def test_unknown_key_in_a_rule_file(rules_copy):
@@ -112,7 +123,7 @@ def test_self_referencing_yaml_is_refused(rules_copy):
     """A YAML alias that refers to itself is refused, not followed forever."""
     (rules_copy / "1.1-loop.yaml").write_text("&a {id: 1.1-loop, criterion: *a}\n")
 
-    with pytest.raises(RuleSchemaError):
+    with pytest.raises(RuleSchemaError, match="refers to itself"):
         load_rules(rules_copy)
 
 
