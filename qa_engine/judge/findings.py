@@ -328,12 +328,6 @@ class Counts(BaseModel):
         default=None, description="95% Wilson interval of proportion_met, or null when no case could be judged."
     )
 
-    def add(self, outcome: str) -> None:
-        """Count one case (the proportion and interval are worked out once, by ``settle``)."""
-        setattr(self, outcome, getattr(self, outcome) + 1)
-        if outcome != "not_applicable":
-            self.applicable += 1
-
     def settle(self) -> None:
         """Work out the proportion met and its interval from the counts."""
         judged = self.met + self.not_met
@@ -419,17 +413,6 @@ class Tally:
                         for c in range(len(criteria))]
         """Per criterion: for its recorded-data rules and its practice-judgement rules, what picks their outcome
         ranks out of a case's (None where it has no such rule)."""
-
-    def empty(self) -> Tally:
-        """A tally over the same rules with nothing counted."""
-        other = object.__new__(Tally)
-        other.__dict__.update(self.__dict__)
-        other.cases = 0
-        other.rule_counts = [[0, 0, 0, 0] for _ in self.rule_ids]
-        other.criterion_counts = [[0, 0, 0, 0] for _ in self.criteria]
-        other.section_counts = [[0, 0, 0, 0] for _ in self.sections]
-        other.half_counts = [[[0, 0, 0, 0], [0, 0, 0, 0]] for _ in self.criteria]
-        return other
 
     def encode_outcomes(self, outcomes: dict[str, str]) -> bytes:
         """A case's outcomes by rule id as ``codes`` for ``add``."""
