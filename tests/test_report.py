@@ -232,7 +232,9 @@ def test_html_keeps_problems_first_and_says_where_the_rest_are(run_dir, monkeypa
 
     monkeypatch.setattr(html, "PROBLEM_ROWS_PER_CRITERION", 3)
     monkeypatch.setattr(html, "ROWS_PER_CRITERION", 2)
-    page = html.render_html(load_run(run_dir))
+    data, rows = load_run(run_dir), html.PageRows()
+    data.scan(rows)
+    page = html.render_html(data, rows, None)
     tables = page.split('<table class="cases">')[1:]
 
     assert len(tables) == 14

@@ -30,15 +30,8 @@ class ToDo:
 
 def rule_action_specs(data: Any) -> dict[str, Action]:
     """The ``action`` of each rule of the run's pack, when the pack can still be read unchanged (else none)."""
-    from qa_engine.base.errors import QAEngineError
-    from qa_engine.rulepack.load import load_rules
-
-    pack_info = data.run.get("rule_pack") or {}
-    try:
-        pack = load_rules(pack_info.get("directory"))
-    except (QAEngineError, OSError):
-        return {}
-    if pack.sha256 != pack_info.get("sha256"):
+    pack = data.rule_pack()
+    if pack is None or pack.sha256 != (data.run.get("rule_pack") or {}).get("sha256"):
         return {}
     return {rule.id: rule.action for rule in pack.rules if rule.action is not None}
 

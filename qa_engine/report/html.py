@@ -7,14 +7,14 @@ import hashlib
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qa_engine.base.text import display
 from qa_engine.records.model import LEVEL_RANK, order_type_label
 from qa_engine.report.actions import rule_actions
-from qa_engine.report.judgements import judgement_view
+from qa_engine.report.judgements import JudgementView
 from qa_engine.report.narrative import (
     AREA_BELOW,
     STRENGTH_FROM,
@@ -30,8 +30,11 @@ from qa_engine.report.narrative import (
 from qa_engine.report.titles import report_title
 from qa_engine.trust.files import write_text
 
-__all__ = ["PAGE_ROWS", "PROBLEM_ROWS_PER_CRITERION", "ROWS_PER_CRITERION", "floor_percent", "render_html",
-           "write_html"]
+if TYPE_CHECKING:
+    from qa_engine.judge.findings import Finding
+
+__all__ = ["PAGE_ROWS", "PROBLEM_ROWS_PER_CRITERION", "ROWS_PER_CRITERION", "PageRows", "floor_percent",
+           "render_html", "write_html"]
 
 ROWS_PER_CRITERION = 1000
 """Met findings kept in the page per criterion; the page shows them a page at a time."""
@@ -61,25 +64,34 @@ def _outcome_text(finding: Any) -> str:
     return finding.outcome.replace("_", " ")
 
 
-def _rows(data) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
-    kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    total: dict[str, int] = defaultdict(int)
-    for f in data.findings():
+class PageRows:
+    """The findings the page holds, gathered one finding at a time (see RunData.scan): per criterion, every problem
+    (up to PROBLEM_ROWS_PER_CRITERION) and the first ROWS_PER_CRITERION met ones, trimmed as it goes so memory stays
+    bounded on huge runs; and how many findings, and problems, each criterion has."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.total: dict[str, int] = defaultdict(int)
+
+    def add(self, f: Finding) -> None:
         if f.outcome == "not_applicable":
-            continue
-        total[f.criterion] += 1
+            return
+        self.total[f.criterion] += 1
         if f.outcome != "met":
-            total[f"{f.criterion} problems"] += 1
-        rows = kept[f.criterion]
+            self.total[f"{f.criterion} problems"] += 1
+        rows = self.kept[f.criterion]
         rows.append({"case": f.case_id, "team": f.team or "", "manager": f.case_manager_id or "",
                      "order": order_type_label(f.order_type), "risk": (f.risk_level or "not rated").replace("_", " "),
                      "rule": f.rule_id, "outcome": f.outcome, "outcome_text": _outcome_text(f),
                      "severity": f.severity, "message": f.message, "rank": _ORDER[f.outcome]})
         if len(rows) > 2 * (ROWS_PER_CRITERION + PROBLEM_ROWS_PER_CRITERION):  # keep memory bounded on huge runs
             _trim(rows)
-    for rows in kept.values():
-        _trim(rows)
-    return kept, total
+
+    def result(self) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+        """The rows kept per criterion, in the page's order, and the counts."""
+        for rows in self.kept.values():
+            _trim(rows)
+        return self.kept, self.total
 
 
 def _colour(proportion: float | None) -> str:
@@ -121,10 +133,11 @@ _RISK_ORDER = {**{level.value.replace("_", " "): rank for level, rank in LEVEL_R
 """Where each risk-of-serious-harm label (as shown in the filter) comes in its select: lowest level first."""
 
 
-def render_html(data) -> str:
-    """The page's HTML."""
+def render_html(data: Any, page: PageRows, view: JudgementView | None) -> str:
+    """The page's HTML: ``page`` holds the rows gathered from the findings, ``view`` the judgement section (None
+    when no audit form was read)."""
     summary = data.summary
-    rows, total = _rows(data)
+    rows, total = page.result()
     values = {key: sorted({r[key] for crit in rows.values() for r in crit}) for key in ("team", "manager", "order", "risk")}
     values["risk"].sort(key=lambda label: _RISK_ORDER.get(label, len(_RISK_ORDER) + 1))  # a scale, not the alphabet
     previous = {c.criterion: c for c in data.previous.criteria} if data.previous else {}
@@ -156,10 +169,10 @@ def render_html(data) -> str:
         previous_rules=previous_rules, coverage=coverage_lines(data.run, summary),
         strength_from=STRENGTH_FROM, area_below=AREA_BELOW, page_rows=PAGE_ROWS,
         date_lines=audit_date_lines(data.run), held_lines=held_back_lines(data.run),
-        judgement=judgement_view(data),
+        judgement=view,
     )
 
 
-def write_html(data) -> Path:
+def write_html(data: Any, page: PageRows, view: JudgementView | None) -> Path:
     """Write report.html into the run folder."""
-    return write_text(data.directory / "report.html", render_html(data))
+    return write_text(data.directory / "report.html", render_html(data, page, view))

@@ -5,7 +5,7 @@ when audit forms were read): for each criterion, the proportion good enough by t
 judgement and by the data rules, apart and together; each question's proportion, headline first,
 and which question failed most often; the cases where the two halves part company (an inspector
 would ask about them); the disagreements between forms; and the sampled cases still to be judged.
-Kept apart from narrative.py and html.py, which only call ``judgement_view`` and the two renderers.
+Kept apart from narrative.py and html.py, which only render the view (report/build.py gathers it).
 Comments are free text: report.md escapes them (``md_text``), report.html through Jinja's autoescape.
 """
 
@@ -15,11 +15,13 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qa_engine.judge.phrases import describe_proportion
 
-__all__ = ["ROLL_UP_RULE", "JudgementView", "judgement_markdown", "judgement_view", "md_text"]
+__all__ = ["ROLL_UP_RULE", "JudgedFindings", "JudgementView", "judged_findings", "judgement_markdown", "judgement_view",
+           "md_text"]
 
 ROLL_UP_RULE = (
     "Each question is counted on its own: the proportion answered Yes of the cases where it applied (Yes or No; "
@@ -77,23 +79,44 @@ class JudgementView:
     left_out: dict[str, int] = field(default_factory=dict)
 
 
-def judgement_view(data: Any) -> JudgementView | None:
-    """The judgement section's content for a run that read audit forms, or None for one that did not."""
+class JudgedFindings:
+    """What the judgement section needs of the findings, gathered one finding at a time (see RunData.scan): per case
+    and criterion, the data rules' outcomes and the practice-judgement rule's; and each case's manager."""
+
+    def __init__(self, basis: dict[str, str]) -> None:
+        self.basis = basis
+        self.data_outcome: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.judged: dict[tuple[str, str], str] = {}
+        self.managers: dict[str, str] = {}
+
+    def add(self, f: Any) -> None:
+        kind = self.basis.get(f.rule_id)
+        self.managers[f.case_id] = f.case_manager_id or "Unassigned"
+        if kind == "recorded_data":
+            self.data_outcome[f.case_id, f.criterion].add(f.outcome)
+        elif kind == "practice_judgement":
+            self.judged[f.case_id, f.criterion] = f.outcome
+
+
+def _forms_path(data: Any) -> Path | None:
+    """judgements.json, for a run that read audit forms (else None)."""
     path = data.directory / "judgements.json"
-    if "judgements" not in data.run or not path.is_file():
+    return path if "judgements" in data.run and path.is_file() else None
+
+
+def judged_findings(data: Any) -> JudgedFindings | None:
+    """What to gather from the findings for the judgement section: None for a run that read no audit form."""
+    return JudgedFindings(_basis(data)) if _forms_path(data) else None
+
+
+def judgement_view(data: Any, gathered: JudgedFindings | None) -> JudgementView | None:
+    """The judgement section's content for a run that read audit forms (``gathered`` from its findings), or None
+    for one that did not."""
+    path = _forms_path(data)
+    if path is None or gathered is None:
         return None
     forms = json.loads(path.read_text(encoding="utf-8"))
-    basis = _basis(data)
-    data_outcome: dict[tuple[str, str], set[str]] = defaultdict(set)
-    judged: dict[tuple[str, str], str] = {}
-    managers: dict[str, str] = {}
-    for f in data.findings():
-        kind = basis.get(f.rule_id)
-        managers[f.case_id] = f.case_manager_id or "Unassigned"
-        if kind == "recorded_data":
-            data_outcome[f.case_id, f.criterion].add(f.outcome)
-        elif kind == "practice_judgement":
-            judged[f.case_id, f.criterion] = f.outcome
+    data_outcome, judged, managers = gathered.data_outcome, gathered.judged, gathered.managers
     comments: dict[tuple[str, str], list[str]] = defaultdict(list)
     blanks: dict[str, int] = defaultdict(int)
     for a in forms.get("answers", []):
@@ -146,14 +169,12 @@ def judgement_view(data: Any) -> JudgementView | None:
 
 def _basis(data: Any) -> dict[str, str]:
     """Rule id -> basis, from the rule files the run used (practice-judgement rules are named so if unreadable)."""
-    from qa_engine.rulepack.load import load_rules
-
-    try:
-        pack = load_rules((data.run.get("rule_pack") or {}).get("directory"))
+    pack = data.rule_pack()
+    if pack is not None:
         return {r.id: r.basis for r in pack.rules}
-    except Exception:  # the pack moved: fall back to the shipped naming convention
-        return {r.rule_id: ("practice_judgement" if r.rule_id.endswith("-practice-judgement") else "recorded_data")
-                for r in data.summary.rules}
+    # the pack moved: fall back to the shipped naming convention
+    return {r.rule_id: ("practice_judgement" if r.rule_id.endswith("-practice-judgement") else "recorded_data")
+            for r in data.summary.rules}
 
 
 def judgement_markdown(view: JudgementView | None) -> list[str]:

@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from qa_engine.base.text import display
-from qa_engine.judge.findings import Counts, CriterionSummary, RuleSummary, Summary
+from qa_engine.judge.findings import Counts, CriterionSummary, Finding, RuleSummary, Summary
 from qa_engine.judge.phrases import describe_proportion
-from qa_engine.report.judgements import judgement_markdown, judgement_view
+from qa_engine.report.judgements import JudgementView, judgement_markdown
 from qa_engine.report.titles import report_title
 from qa_engine.trust.files import write_text
 
-__all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "audit_date_lines", "choose", "held_back_lines",
-           "in_words",
-           "ordered_rules", "plural", "rule_sentence", "write_markdown"]
+__all__ = ["AREA_BELOW", "MIN_CASES", "STRENGTH_FROM", "Choice", "RecordProblems", "audit_date_lines", "choose",
+           "held_back_lines", "in_words", "ordered_rules", "plural", "rule_sentence", "write_markdown"]
 
 MIN_CASES = 5
 """A criterion needs at least this many judged cases to be named a strength or an area for improvement."""
@@ -212,8 +211,9 @@ def _coverage_lines(run: dict, summary: Summary) -> list[str]:
     return ["## What this export can show", "", *lines, ""] if lines else []
 
 
-def markdown(data) -> str:
-    """The report's text."""
+def markdown(data: Any, problems: RecordProblems, view: JudgementView | None) -> str:
+    """The report's text: ``problems`` are the records' problems gathered from the findings, ``view`` the judgement
+    section (None when no audit form was read)."""
     s, run = data.summary, data.run
     counts = run["counts"]
     strengths, areas = choose(s)
@@ -268,14 +268,14 @@ def markdown(data) -> str:
     om = next((c for c in s.criteria if c.criterion == "OM"), None)
     if om is not None:
         out += ["## Operational management", "", *_criterion_paragraph(om, s, data.previous), ""]
-    out += _data_quality(data)
+    out += problems.lines()
     out += ["## Key strengths", ""]
     out += [f"- {md(ch.criterion.title)} ({ch.criterion.criterion}): {ch.reason}." for ch in strengths] or [
         "- No criterion met the rule for a key strength."]
     out += ["", "## Areas requiring improvement", ""]
     out += [f"- {md(ch.criterion.title)} ({ch.criterion.criterion}): {ch.reason}." for ch in areas] or [
         "- No criterion met the rule for an area requiring improvement."]
-    out += ["", *judgement_markdown(judgement_view(data))]  # empty unless audit forms were read (report/judgements.py)
+    out += ["", *judgement_markdown(view)]  # empty unless audit forms were read (report/judgements.py)
     out += [
         "## How this draft was produced",
         "",
@@ -295,38 +295,46 @@ def markdown(data) -> str:
     return "\n".join(out) + "\n"
 
 
-def _data_quality(data) -> list[str]:
-    """What the records could not support, apart from the practice findings: for a data officer to correct."""
-    impossible: dict[str, set[str]] = {}
-    missing: set[str] = set()
-    not_judged: set[str] = set()
-    for f in data.findings():
+class RecordProblems:
+    """What the records could not support, apart from the practice findings, gathered one finding at a time (see
+    RunData.scan): the cases per rule with impossible dates, the cases lacking a value, the cases not yet judged."""
+
+    def __init__(self) -> None:
+        self.impossible: dict[str, set[str]] = {}
+        self.missing: set[str] = set()
+        self.not_judged: set[str] = set()
+
+    def add(self, f: Finding) -> None:
         if f.reason_kind == "impossible_dates":
-            impossible.setdefault(f.rule_id, set()).add(f.case_id)
+            self.impossible.setdefault(f.rule_id, set()).add(f.case_id)
         elif f.outcome == "insufficient_data":
-            missing.add(f.case_id)
+            self.missing.add(f.case_id)
         elif f.reason_kind == "order_not_yet_made":
-            not_judged.add(f.case_id)
-    if not (impossible or missing or not_judged):
-        return []
-    cases = set().union(*impossible.values()) if impossible else set()
-    out = ["## The records: data to correct", "",
-           "These are problems with the records, not with the practice: a data officer can correct them "
-           "(the worklists list each one, marked \"Record to correct\" or \"Record to complete\")."]
-    if impossible:
-        out.append(f"- {len(cases)} {'case has' if len(cases) == 1 else 'cases have'} dates that cannot be right "
-                   "(a later event dated before the one it follows, as a swapped day and month gives), so "
-                   "those checks were not judged: "
-                   + "; ".join(f"{rule_id} ({len(ids)})" for rule_id, ids in sorted(impossible.items())) + ".")
-    if missing:
-        out.append(f"- {len(missing)} {'case lacks' if len(missing) == 1 else 'cases lack'} a value at least one "
-                   "check needs, so it could not be judged there (counted as insufficient data, never as not met).")
-    if not_judged:
-        out.append(f"- {len(not_judged)} {'case was' if len(not_judged) == 1 else 'cases were'} not judged at all: "
-                   "the order was made after the audit date.")
-    return [*out, ""]
+            self.not_judged.add(f.case_id)
+
+    def lines(self) -> list[str]:
+        """report.md's section "The records: data to correct", for a data officer (none when there is nothing)."""
+        impossible, missing, not_judged = self.impossible, self.missing, self.not_judged
+        if not (impossible or missing or not_judged):
+            return []
+        cases = set().union(*impossible.values()) if impossible else set()
+        out = ["## The records: data to correct", "",
+               "These are problems with the records, not with the practice: a data officer can correct them "
+               "(the worklists list each one, marked \"Record to correct\" or \"Record to complete\")."]
+        if impossible:
+            out.append(f"- {len(cases)} {'case has' if len(cases) == 1 else 'cases have'} dates that cannot be right "
+                       "(a later event dated before the one it follows, as a swapped day and month gives), so "
+                       "those checks were not judged: "
+                       + "; ".join(f"{rule_id} ({len(ids)})" for rule_id, ids in sorted(impossible.items())) + ".")
+        if missing:
+            out.append(f"- {len(missing)} {'case lacks' if len(missing) == 1 else 'cases lack'} a value at least one "
+                       "check needs, so it could not be judged there (counted as insufficient data, never as not met).")
+        if not_judged:
+            out.append(f"- {len(not_judged)} {'case was' if len(not_judged) == 1 else 'cases were'} not judged at all: "
+                       "the order was made after the audit date.")
+        return [*out, ""]
 
 
-def write_markdown(data) -> Path:
-    """Write report.md into the run folder."""
-    return write_text(data.directory / "report.md", markdown(data))
+def write_markdown(data: Any, problems: RecordProblems, view: JudgementView | None) -> Path:
+    """Write report.md into the run folder (``problems`` and ``view`` gathered from its findings)."""
+    return write_text(data.directory / "report.md", markdown(data, problems, view))

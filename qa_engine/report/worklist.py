@@ -25,7 +25,7 @@ from qa_engine.report.titles import report_title
 from qa_engine.rulepack.model import SEVERITY_RANK, Action
 from qa_engine.trust.files import write_bytes, write_text
 
-__all__ = ["COLUMNS", "DATE_COLUMNS", "KIND_TEXT", "kind_text", "safe_cell", "worklist_rows", "write_worklists"]
+__all__ = ["COLUMNS", "DATE_COLUMNS", "KIND_TEXT", "WorklistRows", "kind_text", "safe_cell", "write_worklists"]
 
 COLUMNS = ("Case manager", "Team", "Case", "Order type", "Sentence date", "Severity", "Criterion", "Rule",
            "What was found", "What to do", "Due by", "Kind")
@@ -38,6 +38,8 @@ KIND_TEXT = {
     "missing_data": "Record to complete: not recorded",
 }
 """How a finding's reason kind reads in the worklists: practice problems apart from the record's problems."""
+_KIND_ORDER = {text: n for n, text in enumerate(KIND_TEXT.values())}
+"""Practice first, then impossible dates, then values not recorded."""
 _RECORD_TODO = {
     "impossible_dates": "Correct the dates in the record (see what was found)",
     "missing_data": "Record what is missing, or find where it is recorded",
@@ -62,33 +64,44 @@ def kind_text(finding: Any) -> str:
     return KIND_TEXT.get(kind, kind.replace("_", " "))
 
 
-def worklist_rows(findings: Any, actions: dict[str, Action], as_of: dt.date,
-                  calendar: WorkingCalendar | None = None) -> list[tuple[Any, ...]]:
-    """Not-met findings (practice) as worklist rows, most serious first, then oldest order, then case and rule;
-    then the findings the record could not support (impossible dates, then values not recorded), in the same order.
+class WorklistRows:
+    """The worklist's rows, gathered one finding at a time (see RunData.scan): every not-met finding (practice), then
+    every finding the record could not support (impossible dates, then values not recorded); each group most serious
+    first, then oldest order, then case and rule. Only the row and its sort key are kept, never the finding."""
 
-    Each row: the columns of COLUMNS, with the sentence date and the due date as ``datetime.date`` (or None).
-    """
-    calendar = calendar or WorkingCalendar()
-    rows = []
-    for f in findings:
+    def __init__(self, actions: dict[str, Action], as_of: dt.date, calendar: WorkingCalendar | None = None) -> None:
+        self.actions = actions
+        self.as_of = as_of
+        self.calendar = calendar or WorkingCalendar()
+        self._rows: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
+
+    @classmethod
+    def of_run(cls, data: Any) -> WorklistRows:
+        """For a run: its rules' actions, its audit date and its policy's calendar."""
+        return cls(rule_action_specs(data), dt.date.fromisoformat(data.summary.as_of), calendar_of(data.run))
+
+    def add(self, f: Any) -> None:
         if f.outcome == "not_met":
-            todo = to_do(actions.get(f.rule_id), f, as_of, calendar)
+            todo = to_do(self.actions.get(f.rule_id), f, self.as_of, self.calendar)
             text, due = todo.text, todo.due
         elif f.outcome == "insufficient_data":
             text, due = _RECORD_TODO.get(f.reason_kind or "missing_data", _RECORD_TODO["missing_data"]), None
         else:
-            continue
+            return
         sentenced = f.sentence_date  # a pseudonymised run's month (2015-08) stays text
         if sentenced and len(sentenced) == 10:
             sentenced = dt.date.fromisoformat(sentenced)
-        rows.append((f, (f.case_manager_id or "Unassigned", f.team or "No team", f.case_id,
-                         order_type_label(f.order_type), sentenced, f.severity, f.criterion, f.rule_id, f.message,
-                         text, due, kind_text(f))))
-    kinds = {text: n for n, text in enumerate(KIND_TEXT.values())}
-    rows.sort(key=lambda pair: (kinds.get(pair[1][-1], len(kinds)), -SEVERITY_RANK[pair[0].severity],
-                                pair[0].sentence_date or "9999", pair[0].case_id, pair[0].rule_id))
-    return [row for _, row in rows]
+        kind = kind_text(f)
+        key = (_KIND_ORDER.get(kind, len(_KIND_ORDER)), -SEVERITY_RANK[f.severity], f.sentence_date or "9999",
+               f.case_id, f.rule_id)
+        self._rows.append((key, (f.case_manager_id or "Unassigned", f.team or "No team", f.case_id,
+                                 order_type_label(f.order_type), sentenced, f.severity, f.criterion, f.rule_id,
+                                 f.message, text, due, kind)))
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """Each row: the columns of COLUMNS, the sentence date and the due date as ``datetime.date`` (or None)."""
+        self._rows.sort(key=lambda pair: pair[0])
+        return [row for _, row in self._rows]
 
 
 def _csv(rows: list[tuple[str, ...]]) -> str:
@@ -191,9 +204,8 @@ def _fixed_times(data: bytes, day: dt.date) -> bytes:
     return out.getvalue()
 
 
-def write_worklists(data) -> list[Path]:
-    """Write worklist.csv and worklist.xlsx into the run folder."""
-    as_of = dt.date.fromisoformat(data.summary.as_of)
-    rows = worklist_rows(data.findings(), rule_action_specs(data), as_of, calendar_of(data.run))
+def write_worklists(data: Any, gathered: WorklistRows) -> list[Path]:
+    """Write worklist.csv and worklist.xlsx into the run folder, from the rows gathered from its findings."""
+    rows, as_of = gathered.rows(), gathered.as_of
     return [write_text(data.directory / "worklist.csv", _csv(rows)),
             write_bytes(data.directory / "worklist.xlsx", _xlsx(rows, as_of, report_title(data.run)))]

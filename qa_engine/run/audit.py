@@ -349,7 +349,7 @@ def audit(
         if report:
             from qa_engine.report import build_report
 
-            build_report(work, compare, run=run)
+            build_report(work, compare, run=run, pack=pack)
         run = finish_run(folder, run, started, hashed={"findings.jsonl": findings_sha256.hexdigest()})
         log.info("audit.done", **counts, duration_seconds=run["duration_seconds"],
                  earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None)
