@@ -207,6 +207,25 @@ def test_round_trip_judged_proportions_match_the_answers(sampled, tmp_path):
     assert json.loads((out / "run.json").read_text())["judgements"]["forms"][0]["sha256"]
 
 
+def test_a_judged_runs_report_reads_its_findings_once(sampled, tmp_path, monkeypatch):
+    """With audit forms read, the judgement section is gathered in the same one read of findings.jsonl as the rest
+    (it was read five times: report.md, report.html, the worklists, and the judgement section for each page)."""
+    from .test_report import _counting_reads
+
+    _run, form = sampled
+    filled = tmp_path / "filled.xlsx"
+    fill_like_a_manager(form, filled)
+    out = tmp_path / "judged"
+    _audit(out, "--judgements", str(filled))
+    before = (out / "report.md").read_text()
+    reads = _counting_reads(monkeypatch)
+    assert 0 == _cli("report", str(out)).exit_code
+
+    assert reads == {"findings": 1, "rule pack": 1}
+    assert "## Judgement beside data" in before
+    assert before == (out / "report.md").read_text()
+
+
 def test_report_judgements_rebuilds_the_run_with_the_same_result(sampled, tmp_path):
     """qa-engine report RUN_DIR --judgements judges the finished run again: the same summary as audit --judgements
     (which gives the same bytes in two worker processes as in one)."""

@@ -253,3 +253,35 @@ def test_html_risk_filter_lists_levels_lowest_first_then_not_rated(run_dir):
     select = re.search(r'<select data-filter="risk">(.*?)</select>', html, re.S).group(1)
     options = re.findall(r'<option value="([^"]*)">', select)
     assert ["", "low", "medium", "high", "very high", "not rated"] == options
+
+
+def _counting_reads(monkeypatch) -> dict[str, int]:
+    """Count each read of a run's findings.jsonl and each load of a rule pack."""
+    import qa_engine.rulepack.load as load
+    from qa_engine.report.build import RunData
+
+    reads = {"findings": 0, "rule pack": 0}
+    findings, load_rules = RunData.findings, load.load_rules
+
+    def counted_findings(self):
+        reads["findings"] += 1
+        return findings(self)
+
+    def counted_load(*args, **kwargs):
+        reads["rule pack"] += 1
+        return load_rules(*args, **kwargs)
+
+    monkeypatch.setattr(RunData, "findings", counted_findings)
+    monkeypatch.setattr(load, "load_rules", counted_load)
+    return reads
+
+
+def test_the_report_reads_the_findings_and_the_rule_pack_once(run_dir, monkeypatch):
+    """report.md, report.html and the worklists are built from one read of findings.jsonl (36 KB a case: gigabytes
+    on a large run) and one load of the rule pack, and give the same bytes as before."""
+    before = {name: (run_dir / name).read_bytes() for name in REPORT_FILES}
+    reads = _counting_reads(monkeypatch)
+    build_report(run_dir)
+
+    assert reads == {"findings": 1, "rule pack": 1}
+    assert before == {name: (run_dir / name).read_bytes() for name in REPORT_FILES}
