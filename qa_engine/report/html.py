@@ -6,6 +6,7 @@ import base64
 import hashlib
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from qa_engine.report.narrative import (
     plural,
 )
 from qa_engine.report.titles import report_title
-from qa_engine.trust.files import write_text
+from qa_engine.trust.files import AtomicFile
 
 if TYPE_CHECKING:
     from qa_engine.judge.findings import Finding
@@ -136,6 +137,11 @@ _RISK_ORDER = {**{level.value.replace("_", " "): rank for level, rank in LEVEL_R
 def render_html(data: Any, page: PageRows, view: JudgementView | None) -> str:
     """The page's HTML: ``page`` holds the rows gathered from the findings, ``view`` the judgement section (None
     when no audit form was read)."""
+    return "".join(_pieces(data, page, view))
+
+
+def _pieces(data: Any, page: PageRows, view: JudgementView | None) -> Iterator[str]:
+    """The page's HTML a piece at a time, as the template makes it."""
     summary = data.summary
     rows, total = page.result()
     values = {key: sorted({r[key] for crit in rows.values() for r in crit}) for key in ("team", "manager", "order", "risk")}
@@ -162,7 +168,7 @@ def render_html(data: Any, page: PageRows, view: JudgementView | None) -> str:
             "problems": total.get(f"{c.criterion} problems", 0), "problem_cap": PROBLEM_ROWS_PER_CRITERION,
         })
     strengths, areas = choose(summary)
-    return _ENV.get_template("report.html.j2").render(
+    return _ENV.get_template("report.html.j2").generate(
         run=data.run, summary=summary, criteria=criteria, values=values, strengths=strengths, areas=areas,
         title=report_title(data.run),
         compared=data.previous.as_of if data.previous else None,
@@ -174,5 +180,14 @@ def render_html(data: Any, page: PageRows, view: JudgementView | None) -> str:
 
 
 def write_html(data: Any, page: PageRows, view: JudgementView | None) -> Path:
-    """Write report.html into the run folder."""
-    return write_text(data.directory / "report.html", render_html(data, page, view))
+    """Write report.html into the run folder a piece at a time: the page (30 MB at 10,000 cases) is never held
+    whole, nor the list of its pieces."""
+    target = AtomicFile(data.directory / "report.html")
+    try:
+        for piece in _pieces(data, page, view):
+            target.write(piece)
+        target.commit()
+    except BaseException:  # an error, Ctrl-C or SIGTERM: never leave a half-written page
+        target.abandon()
+        raise
+    return target.path

@@ -48,6 +48,10 @@ class AtomicFile:
     def write_line(self, text: str) -> None:
         self.handle.write(text + "\n")
 
+    def write(self, text: str) -> None:
+        """Text as it is, no newline added (a page written a piece at a time)."""
+        self.handle.write(text)
+
     def write_encoded(self, data: bytes) -> None:
         """Lines already encoded in the file's encoding, each ending in a newline, written as they are."""
         self.handle.flush()  # after any text written before
