@@ -22,6 +22,7 @@ from qa_engine.base.errors import QAEngineError
 from qa_engine.base.logs import configure
 from qa_engine.base.version import __version__
 from qa_engine.exports.raw import DEFAULT_LIMITS
+from qa_engine.run.folder import DEFAULT_KEEP_EARLIER
 from qa_engine.trust.pseudonyms import ENV_KEY
 
 EXIT_OK = 0
@@ -160,8 +161,8 @@ def _log_options_after_commands(group: click.Group) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the run: report.html, report.md, worklist.xlsx and worklist.csv (unless "
                    "--no-report), findings.jsonl, summary.json, rejected.jsonl and run.json. An earlier run there is "
-                   "moved aside to OUT.earlier-<time>, whole, when this one completes; a folder that is not empty "
-                   "and holds no run is refused.")
+                   "moved aside to OUT.earlier-<time>, whole, when this one completes (see --keep-earlier); a folder "
+                   "that is not empty and holds no run is refused.")
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Rule folder (default: the shipped SQS rule pack).")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -189,11 +190,15 @@ def _log_options_after_commands(group: click.Group) -> None:
 @click.option("--readable-by-group", is_flag=True,
               help="Create the outputs readable by your group too (files 0640, folder 0750); by default they are "
                    "yours alone (0600, 0700).")
+@click.option("--keep-earlier", type=click.IntRange(min=0), default=DEFAULT_KEEP_EARLIER, show_default=True,
+              metavar="N", help="Earlier runs of --out to keep beside it (OUT.earlier-<time>), the most recent; when "
+                                "this run completes an older one is removed, unless a file in it was changed or added "
+                                "since.")
 def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path | None, policy_path: Path | None,
           as_of: str | None, fail_on: str | None, sample: int | None, seed: int, no_report: bool,
           compare: Path | None, pseudonymise: bool, key_file: Path | None, max_record_bytes: int,
           max_depth: int, mapping_path: Path | None, jobs: int | None, judgements: tuple[Path, ...],
-          max_rejected: float, readable_by_group: bool) -> None:
+          max_rejected: float, readable_by_group: bool, keep_earlier: int) -> None:
     """Audit case records and write the findings and report to --out.
 
     INPUTS are JSON or JSON Lines files, - for stdin, folders of CSV files, or .xlsx workbooks (read
@@ -235,7 +240,8 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
                            sample=sample, seed=seed, report=not no_report, compare=compare,
                            limits=Limits(max_record_bytes, max_depth), pseudonym_key=key,
                            jobs=jobs or default_jobs(), progress=True, mapping=mapping,
-                           judgements=list(judgements) or None, max_rejected=max_rejected / 100)
+                           judgements=list(judgements) or None, max_rejected=max_rejected / 100,
+                           keep_earlier=keep_earlier)
     from qa_engine.report.narrative import audit_date_lines
 
     written = [out_dir / name for name in REPORT_FILES if name in result.run["outputs"]]
@@ -273,8 +279,7 @@ def audit(inputs: tuple[str, ...], example: bool, out_dir: Path, rules_dir: Path
     if "judgements" in result.run:
         extra = ", judgements.json" + extra
     click.echo(f"Wrote findings.jsonl, summary.json, rejected.jsonl, run.json{extra} to {out_dir}")
-    if result.earlier_moved_to is not None:
-        click.echo(f"The earlier run that was in {out_dir} is kept, whole, in {result.earlier_moved_to}.")
+    _echo_earlier(result, f"The earlier run that was in {out_dir}")
     if result.read_too_little:
         look = f" Look in {out_dir / 'rejected.jsonl'}." if result.counts.get("rejected") else ""
         click.echo(f"Error: {result.read_too_little}{look}", err=True)
@@ -313,8 +318,7 @@ def report(run_dir: Path, more_forms: tuple[Path, ...], compare: Path | None, ju
         _echo_judgements(result)
         click.echo(f"Judged {result.counts['audited']} cases again with the audit forms' answers; wrote findings.jsonl, "
                    f"summary.json, judgements.json and the report to {run_dir}")
-        if result.earlier_moved_to is not None:
-            click.echo(f"The run judged before is kept, whole, in {result.earlier_moved_to}.")
+        _echo_earlier(result, "The run judged before")
         return
     from qa_engine.run.folder import acquire
 
@@ -437,6 +441,22 @@ def _echo_rejections(rejections: list, held_dates: list) -> None:
         for problem, line in zip(r.problems, r.lines(), strict=True):
             if problem.reason not in said:
                 click.echo(line)
+
+
+def _echo_earlier(result, earlier: str) -> None:
+    """Where the earlier run went, and which older earlier runs were removed or kept (and why): nothing silently."""
+    keep = result.run.get("keep_earlier")
+    if result.earlier_moved_to is not None and result.earlier_moved_to not in result.earlier_removed:
+        click.echo(f"{earlier} is kept, whole, in {result.earlier_moved_to}.")
+    elif result.earlier_moved_to is not None:
+        click.echo(f"{earlier} was removed (--keep-earlier {keep}).")
+    older = [p for p in result.earlier_removed if p != result.earlier_moved_to]
+    if older:
+        click.echo(f"Removed {len(older)} older {'run' if len(older) == 1 else 'runs'} (only the {keep} most recent "
+                   f"earlier runs are kept; --keep-earlier N to change): {', '.join(str(p) for p in older)}.")
+    for path, why in result.earlier_held_back:
+        click.echo(f"Kept {path}, older than the {keep} most recent earlier runs, because {why}: delete it yourself "
+                   "when it is no longer needed.")
 
 
 def _echo_judgements(result) -> None:

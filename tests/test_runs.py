@@ -246,3 +246,82 @@ def test_report_rebuild_waits_for_no_audit_it_refuses_while_one_writes_the_folde
     assert refused.exit_code == 2 and "another qa-engine run" in refused.output
     assert rebuilt.exit_code == 0, rebuilt.output
     assert verify_run(out).ok
+
+
+def _copy_as_earlier(run: Path, stamp: str) -> Path:
+    """A copy of a finished run, named as an earlier run that started at ``stamp`` (YYYYMMDD-HHMMSS)."""
+    import shutil
+
+    earlier = run.with_name(f"{run.name}.earlier-{stamp}")
+    shutil.copytree(run, earlier)
+    return earlier
+
+
+def test_only_the_most_recent_earlier_runs_are_kept_and_the_terminal_names_each(tmp_path):
+    """--keep-earlier 2: the run moved aside and the most recent earlier one stay; older unaltered ones are removed
+    and named; an older one holding an edit, or a file the run did not write, is kept and the reason given."""
+    out = _finished(tmp_path)
+    oldest, old, edited, added, recent = (_copy_as_earlier(out, stamp) for stamp in (
+        "20150101-000000", "20150201-000000", "20150301-000000", "20150401-000000", "20990101-000000"))
+    (edited / "report.md").write_text("my own edits of the draft\n")
+    (added / "notes.txt").write_text("mine\n")
+    result = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(EXAMPLE_CASELOAD), "--as-of", AS_OF,
+                                      "--out", str(out), "--no-report", "--jobs", "1", "--keep-earlier", "2"])
+
+    assert result.exit_code == 0, result.output
+    moved = next(p for p in tmp_path.iterdir()
+                 if p.name.startswith("out.earlier-") and p not in (oldest, old, edited, added, recent))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", moved.name, recent.name, edited.name,
+                                                                 added.name, ".out.qa-engine.lock"])
+    assert f"The earlier run that was in {out} is kept, whole, in {moved}." in result.output
+    assert f"Removed 2 older runs (only the 2 most recent earlier runs are kept; --keep-earlier N to change): " \
+           f"{old}, {oldest}." in result.output
+    assert f"Kept {added}, older than the 2 most recent earlier runs, because it holds notes.txt, which that run " \
+           "did not write" in result.output
+    assert f"Kept {edited}, older than the 2 most recent earlier runs, because report.md was changed since that " \
+           "run" in result.output
+    assert (edited / "report.md").read_text() == "my own edits of the draft\n"
+    assert json.loads((out / "run.json").read_text())["keep_earlier"] == 2
+
+
+def test_keep_earlier_0_removes_the_run_it_replaces_and_says_so(tmp_path):
+    out = _finished(tmp_path)
+    result = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(EXAMPLE_CASELOAD), "--as-of", AS_OF,
+                                      "--out", str(out), "--no-report", "--jobs", "1", "--keep-earlier", "0"])
+
+    assert result.exit_code == 0, result.output
+    assert f"The earlier run that was in {out} was removed (--keep-earlier 0)." in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.qa-engine.lock", "out"]
+    assert verify_run(out).ok
+
+
+def test_report_judgements_keeps_as_many_earlier_runs_as_the_audit_said(tmp_path, monkeypatch):
+    """A re-judged run keeps the audit's --keep-earlier (recorded in run.json), never the default."""
+    import qa_engine.run.audit as run_audit
+
+    class Seen(Exception):
+        pass
+
+    def spy(*args, **kwargs):
+        raise Seen(kwargs)
+
+    CliRunner().invoke(cli, ["--log-level", "error", "audit", str(EXAMPLE_CASELOAD), "--as-of", AS_OF,
+                             "--out", str(tmp_path / "out"), "--no-report", "--jobs", "1", "--keep-earlier", "7"])
+    monkeypatch.setattr(run_audit, "audit", spy)
+    with pytest.raises(Seen) as seen:
+        run_audit.rejudge(tmp_path / "out", [tmp_path / "form.xlsx"])
+    assert seen.value.args[0]["keep_earlier"] == 7
+
+
+def test_a_killed_run_leaves_no_lock_that_blocks_the_next(tmp_path):
+    """The lock is the OS's: a process killed while holding it (SIGKILL, no clean-up at all) never blocks the next."""
+    from qa_engine.run.folder import acquire
+
+    out = tmp_path / "out"
+    code = ("import os, signal, sys; from pathlib import Path; from qa_engine.run.folder import acquire; "
+            f"acquire(Path({str(out)!r})); print('held', flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    held = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+    assert held.stdout == "held\n" and held.returncode == -signal.SIGKILL
+    assert (tmp_path / ".out.qa-engine.lock").exists()  # left behind by the kill (hidden, and not a lock any more)
+    acquire(out).release()

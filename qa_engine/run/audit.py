@@ -34,7 +34,7 @@ from qa_engine.judge.findings import Summary, SummaryBuilder
 from qa_engine.report import OUTPUTS
 from qa_engine.rulepack.load import load_policy, load_rules
 from qa_engine.rulepack.model import SEVERITY_RANK
-from qa_engine.run.folder import RunFolder, check_out, open_run_folder
+from qa_engine.run.folder import DEFAULT_KEEP_EARLIER, RunFolder, check_out, open_run_folder
 from qa_engine.trust.files import AtomicFile, json_line, make_folder, sha256_file, write_json
 from qa_engine.trust.pseudonyms import Pseudonymiser
 from qa_engine.trust.runkey import run_key
@@ -84,6 +84,10 @@ class AuditResult:
     run: dict[str, Any] = field(default_factory=dict)
     earlier_moved_to: Path | None = None
     """Where the earlier run in out_dir was moved when this one took its place (None if there was none)."""
+    earlier_removed: list[Path] = field(default_factory=list)
+    """Earlier runs removed when this one took its place, beyond the ``keep_earlier`` most recent."""
+    earlier_held_back: list[tuple[Path, str]] = field(default_factory=list)
+    """Earlier runs beyond the ``keep_earlier`` most recent that were kept, each with why (a file changed since)."""
     read_too_little: str | None = None
     """Why the run read too little of its input to be trusted (see read_too_little), or None."""
 
@@ -124,15 +128,16 @@ def _input_manifest(inputs: list[str], mapping: Mapping | None) -> list[dict[str
     return manifest
 
 
-def start_run(out: Path | str, inputs: list[str]) -> RunFolder:
+def start_run(out: Path | str, inputs: list[str], keep_earlier: int = DEFAULT_KEEP_EARLIER) -> RunFolder:
     """Check and lock the run folder ``out``, and open the sibling folder the new run is written into.
 
-    The earlier run in ``out`` (if any) is untouched until ``finish_run`` (see run/folder.py).
+    The earlier run in ``out`` (if any) is untouched until ``finish_run``, which moves it aside and keeps the
+    ``keep_earlier`` most recent earlier runs (see run/folder.py).
 
     Raises:
         RunFolderError: ``out`` is not a run folder, is a system folder, holds an input, or is being written.
     """
-    return open_run_folder(out, inputs)
+    return open_run_folder(out, inputs, keep_earlier)
 
 
 def finish_run(folder: RunFolder, run: dict[str, Any], started: float | None = None,
@@ -172,6 +177,7 @@ def audit(
     mapping: Mapping | None = None,
     judgements: list[Path] | None = None,
     max_rejected: float = DEFAULT_MAX_REJECTED,
+    keep_earlier: int = DEFAULT_KEEP_EARLIER,
 ) -> AuditResult:
     """Audit exported case records and write findings.jsonl, summary.json, rejected.jsonl (and the report), then run.json.
 
@@ -186,6 +192,8 @@ def audit(
     (see run/judgements.py) and judgements.json is written.
     When no record was audited, or more than ``max_rejected`` (a share, 0 to 1) of them were rejected, the result's
     ``read_too_little`` says so in one sentence, which also opens the report (the CLI exits 3).
+    When the run is complete, the earlier run in ``out_dir`` moves aside and only the ``keep_earlier`` most recent
+    earlier runs are kept (one with a file changed since is never removed; see run/folder.py).
 
     Raises:
         ConfigError: rules, policy, an input file or an audit form cannot be used (nothing is judged).
@@ -223,7 +231,7 @@ def audit(
         forms = load_judgements([Path(p) for p in judgements], run_key=run_key(identity), pack=pack, as_of=as_of,
                                 case_ids=case_ids)
         auditor.judgements = forms.practice_judgements()
-    folder = start_run(out, inputs)
+    folder = start_run(out, inputs, keep_earlier)
     work = folder.build
     try:
         log.info("audit.start", inputs=len(inputs), rules=len(pack.rules), rulesets=len(auditor.compiled.rulesets),
@@ -341,6 +349,7 @@ def audit(
             "limits": {"max_record_bytes": limits.max_record_bytes, "max_depth": limits.max_depth,
                        "max_document_bytes": limits.max_document_bytes},
             "jobs": jobs,
+            "keep_earlier": keep_earlier,
             "duration_seconds": None,
             "started_at": folder.started_at,
         }
@@ -352,10 +361,13 @@ def audit(
             build_report(work, compare, run=run, pack=pack)
         run = finish_run(folder, run, started, hashed={"findings.jsonl": findings_sha256.hexdigest()})
         log.info("audit.done", **counts, duration_seconds=run["duration_seconds"],
-                 earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None)
+                 earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None,
+                 earlier_runs_removed=[str(p) for p in folder.removed],
+                 earlier_runs_kept=[str(p) for p, _ in folder.held_back])
         worst_name = max((r.severity for r in built.rules if r.not_met), key=SEVERITY_RANK.__getitem__, default=None)
         return AuditResult(out_dir=out, summary=built, counts=counts, worst_not_met=worst_name, run=run,
-                           earlier_moved_to=folder.moved_to, read_too_little=too_little)
+                           earlier_moved_to=folder.moved_to, earlier_removed=folder.removed,
+                           earlier_held_back=folder.held_back, read_too_little=too_little)
     except BaseException:
         if not folder.committed:
             folder.abandon()
@@ -528,7 +540,8 @@ def rejudge(run_dir: Path | str, judgements: list[Path], *, compare: Path | str 
                  seed=sample["seed"] if sample else 0, report=True, compare=compare,
                  limits=Limits(limits.get("max_record_bytes", DEFAULT_LIMITS.max_record_bytes),
                                limits.get("max_depth", DEFAULT_LIMITS.max_depth)),
-                 jobs=jobs, progress=progress, mapping=mapping, judgements=judgements)
+                 jobs=jobs, progress=progress, mapping=mapping, judgements=judgements,
+                 keep_earlier=run.get("keep_earlier", DEFAULT_KEEP_EARLIER))
 
 
 def _choose_sample(inputs: list[str], size: int, seed: int, limits: Limits, mapping: Mapping | None = None,
