@@ -493,6 +493,13 @@ def rejudge(run_dir: Path | str, judgements: list[Path], *, compare: Path | str 
     The run folder is audited into again (as ``qa-engine audit`` would with ``--judgements``), so its
     findings, summary and report take the managers' answers in.
 
+    Why audit again rather than patch the practice-judgement findings in place: rules are data, and a
+    rule pack's practice-judgement rule may test any fact of the case (its order type, a date), as a data
+    rule may read a judgement fact; those facts are derived from the input records, which the run folder
+    does not hold (findings.jsonl keeps only the facts each rule's evidence names). Only auditing again
+    gives, byte for byte, what ``audit --judgements`` gives. With a sample, the usual case for forms, only
+    the sampled cases are judged; the rest of the cost is reading the inputs.
+
     Raises:
         InputError: the run is incomplete or pseudonymised, an input or the rule pack has changed since,
             or a form is refused.
