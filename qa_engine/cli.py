@@ -485,6 +485,7 @@ def _stop_between_records() -> None:
     def handler(signum, frame):
         STOP.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        click.echo("Stopping after the current step (press Ctrl-C again to stop at once)...", err=True)
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, _terminate)

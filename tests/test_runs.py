@@ -325,3 +325,36 @@ def test_a_killed_run_leaves_no_lock_that_blocks_the_next(tmp_path):
     assert held.stdout == "held\n" and held.returncode == -signal.SIGKILL
     assert (tmp_path / ".out.qa-engine.lock").exists()  # left behind by the kill (hidden, and not a lock any more)
     acquire(out).release()
+
+
+@pytest.mark.parametrize("when", ["as the summary is written", "while the report is written"])
+def test_ctrl_c_after_the_last_record_still_stops_the_run(tmp_path, monkeypatch, when):
+    """A first Ctrl-C that comes after the last record was judged (while the summary or the report is written, which
+    takes a while on a big run) stops the run too: the new run is never swapped in, the earlier one stays whole."""
+    import datetime as dt
+
+    import qa_engine.report as report_package
+    from qa_engine.judge.findings import SummaryBuilder
+    from qa_engine.run.audit import STOP
+
+    out = _finished(tmp_path)
+    before = _snapshot(out)
+    step = (SummaryBuilder, "build") if when == "as the summary is written" else (report_package, "build_report")
+    original = getattr(*step)
+
+    def pressed_during(*args, **kwargs):
+        result = original(*args, **kwargs)
+        STOP.set()  # what the first Ctrl-C's handler does (cli._stop_between_records)
+        return result
+
+    monkeypatch.setattr(*step, pressed_during)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            audit([str(EXAMPLE_CASELOAD)], out, as_of=dt.date.fromisoformat(EXAMPLE_AS_OF), report=True)
+    finally:
+        STOP.clear()
+
+    assert _snapshot(out) == before
+    assert verify_run(out).ok
+    assert not (tmp_path / ".out.qa-engine-new").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("out.earlier-")]

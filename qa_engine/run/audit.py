@@ -36,7 +36,7 @@ from qa_engine.rulepack.load import load_policy, load_rules
 from qa_engine.rulepack.model import SEVERITY_RANK
 from qa_engine.run.folder import DEFAULT_KEEP_EARLIER, RunFolder, check_out, open_run_folder
 from qa_engine.trust.files import AtomicFile, json_line, make_folder, sha256_file, write_json
-from qa_engine.trust.pseudonyms import Pseudonymiser
+from qa_engine.trust.pseudonyms import Pseudonymiser, month
 from qa_engine.trust.runkey import run_key
 from qa_engine.trust.verify import seal_run
 
@@ -325,7 +325,7 @@ def audit(
             "qa_engine_version": __version__,
             "durable_rules_version": durable_version(),
             "as_of": as_of.isoformat(),
-            "audit_date": _audit_date(as_of, as_of_given, newest),
+            "audit_date": _audit_date(as_of, as_of_given, newest, shared=pseudonym is not None),
             "run_key": run_key(identity),
             "audited_inputs": list(inputs),
             "inputs": identity["inputs"],
@@ -358,7 +358,9 @@ def audit(
         if report:
             from qa_engine.report import build_report
 
+            _stop_if_asked()
             build_report(work, compare, run=run, pack=pack)
+        _stop_if_asked()  # a Ctrl-C while the summary or report was written: the new run is never swapped in
         run = finish_run(folder, run, started, hashed={"findings.jsonl": findings_sha256.hexdigest()})
         log.info("audit.done", **counts, duration_seconds=run["duration_seconds"],
                  earlier_run_moved_to=str(folder.moved_to) if folder.moved_to else None,
@@ -376,16 +378,27 @@ def audit(
         folder.release()
 
 
-def _audit_date(as_of: dt.date, given: bool, newest: str | None) -> dict[str, Any]:
+def _audit_date(as_of: dt.date, given: bool, newest: str | None, shared: bool = False) -> dict[str, Any]:
     """How the audit date was chosen, and how far it lies after the newest date in the records (for run.json).
 
     When the audit date lies STALE_AFTER_DAYS or more after the newest date, ``suggested_as_of`` is that newest date:
-    an export holds nothing done after the day it was taken, so that day or one just before it.
+    an export holds nothing done after the day it was taken, so that day or one just before it. In a ``shared``
+    (pseudonymised) run the newest date is an event's date, so only its month is recorded (and no day count, which
+    with the audit date would give the day back).
     """
     days = (as_of - dt.date.fromisoformat(newest)).days if newest else None
     stale = days is not None and days >= STALE_AFTER_DAYS
+    if shared and newest:
+        newest, days = month(newest), None
     return {"as_of": as_of.isoformat(), "given": given, "newest_recorded": newest, "days_after_newest": days,
-            "stale_after_days": STALE_AFTER_DAYS, "stale": stale, "suggested_as_of": newest if stale else None}
+            "stale_after_days": STALE_AFTER_DAYS, "stale": stale,
+            "suggested_as_of": newest if stale and not shared else None}
+
+
+def _stop_if_asked() -> None:
+    """Stop here if a first Ctrl-C came since the last record (see cli._stop_between_records)."""
+    if STOP.is_set():
+        raise KeyboardInterrupt
 
 
 def _until_stopped(judged: Iterator[Any]) -> Iterator[Any]:
