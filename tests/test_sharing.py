@@ -235,3 +235,25 @@ def test_a_key_file_others_can_read_is_refused(tmp_path):
 
     assert 2 == result.exit_code
     assert f"chmod 600 {key}" in result.stderr
+
+
+@pytest.mark.parametrize("as_of", ["2016-02-15", "2017-06-01"], ids=["recent", "stale"])
+def test_pseudonymised_run_json_gives_the_newest_recorded_date_as_a_month(tmp_path, example_records, as_of):
+    """run.json's newest recorded date is an event's date: a shared run gives its month only, and no day count or
+    suggested --as-of that would give the day back; an old export's warning still says so, without the day."""
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in example_records) + "\n")
+    key = tmp_path / "key"
+    key.write_text(KEY)
+    key.chmod(0o600)
+    result = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(path), "--as-of", as_of, "--out",
+                                      str(tmp_path / "out"), "--pseudonymise", "--key-file", str(key), "--jobs", "1"])
+    assert 0 == result.exit_code, result.output
+    date = json.loads((tmp_path / "out" / "run.json").read_text())["audit_date"]
+
+    assert (date["newest_recorded"], date["days_after_newest"], date["suggested_as_of"]) == ("2016-02", None, None)
+    assert date["stale"] is (as_of == "2017-06-01")
+    texts = result.output + (tmp_path / "out" / "report.md").read_text()
+    assert "2016-02-22" not in texts
+    if date["stale"]:
+        assert "Warning: the newest date in the records is in 2016-02, long before the audit date 2017-06-01" in texts

@@ -72,9 +72,14 @@ def audit_date_lines(run: dict[str, Any]) -> list[str]:
     if info.get("given") is False:
         lines.append(f"Audit date: {as_of}, the day of the audit, as no --as-of was given.")
     if info.get("stale"):
-        lines.append(f"Warning: the newest date in the records is {newest}, {days:,} days before the audit date "
-                     f"{as_of}, so every deadline since then counts as missed. If the export was taken on {newest}, "
-                     f"audit again with --as-of {newest}.")
+        if days is None:  # a pseudonymised run records only the month
+            lines.append(f"Warning: the newest date in the records is in {newest}, long before the audit date {as_of}, "
+                         "so every deadline since then counts as missed: audit again with --as-of the day the export "
+                         "was taken.")
+        else:
+            lines.append(f"Warning: the newest date in the records is {newest}, {days:,} days before the audit date "
+                         f"{as_of}, so every deadline since then counts as missed. If the export was taken on {newest}, "
+                         f"audit again with --as-of {newest}.")
     return lines
 
 
