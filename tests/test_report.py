@@ -285,3 +285,27 @@ def test_the_report_reads_the_findings_and_the_rule_pack_once(run_dir, monkeypat
 
     assert reads == {"findings": 1, "rule pack": 1}
     assert before == {name: (run_dir / name).read_bytes() for name in REPORT_FILES}
+
+
+def test_report_md_shows_text_from_forms_and_criteria_literally():
+    """One escaper for all of report.md: the judgement section shows a control character in a comment as [U+000B],
+    as the rest of the report does (it was a space), and a criterion title or question text from criteria.yaml (a
+    service may edit it) can make no table cell, line or link (it was written as it stood)."""
+    from qa_engine.report.judgements import CriterionRow, JudgementView, judgement_markdown
+
+    question = {"question": "1.1a", "asks": "good_enough", "text": "Was it\r\ngood | enough?", "share": "0 of 1",
+                "not_applicable": 0, "not_yet_judged": 0, "headline": True, "yes": 0, "no": 1}
+    view = JudgementView(
+        forms=[], cases_judged=1, criteria=[CriterionRow("1.1", "Assessment | [x](javascript:y)", "a", "b", "c", 1, 0)],
+        questions={"1.1": [question]}, most_failed=question,
+        parted=[{"case_id": "C-1", "case_manager": "M-1", "criterion": "1.1", "data": "good enough",
+                 "manager": "not good enough", "comments": ["1.1a: see\x0bnotes"]}],
+        form_disagreements=[], still_to_do=[], comments_left_out=False, roll_up="the rule",
+        left_out={"parted": 0, "form_disagreements": 0, "still_to_do": 0})
+    text = "\n".join(judgement_markdown(view))
+
+    assert "| 1.1 Assessment \\| \\[x\\]\\(javascript:y\\) |" in text
+    assert "| Was it good \\| enough? |" in text
+    assert "(Was it good \\| enough?), answered No" in text
+    assert "1.1a: see\\[U+000B\\]notes" in text
+    assert "\x0b" not in text and "\r" not in text

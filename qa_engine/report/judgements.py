@@ -6,22 +6,21 @@ judgement and by the data rules, apart and together; each question's proportion,
 and which question failed most often; the cases where the two halves part company (an inspector
 would ask about them); the disagreements between forms; and the sampled cases still to be judged.
 Kept apart from narrative.py and html.py, which only render the view (report/build.py gathers it).
-Comments are free text: report.md escapes them (``md_text``), report.html through Jinja's autoescape.
+Comments are free text: report.md escapes them (report/mdtext.py), report.html through Jinja's autoescape.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qa_engine.judge.phrases import describe_proportion
+from qa_engine.report.mdtext import md
 
-__all__ = ["ROLL_UP_RULE", "JudgedFindings", "JudgementView", "judged_findings", "judgement_markdown", "judgement_view",
-           "md_text"]
+__all__ = ["ROLL_UP_RULE", "JudgedFindings", "JudgementView", "judged_findings", "judgement_markdown", "judgement_view"]
 
 ROLL_UP_RULE = (
     "Each question is counted on its own: the proportion answered Yes of the cases where it applied (Yes or No; "
@@ -34,17 +33,8 @@ ROLL_UP_RULE = (
 _WORST = ("not_met", "insufficient_data", "met", "not_applicable")
 _WORDS = {"met": "good enough", "not_met": "not good enough", "insufficient_data": "not yet judged",
           "not_applicable": "not applicable"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#|<>&~])")
 MAX_LISTED = 200
 """Rows listed per table in the report; the rest are counted."""
-
-
-def md_text(text: str | None) -> str:
-    """Free text made inert in Markdown: every character Markdown or HTML could act on is escaped, lines joined."""
-    if not text:
-        return ""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in line) for line in text.splitlines())
-    return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
 def _share(met: int, judged: int) -> str:
@@ -189,11 +179,11 @@ def judgement_markdown(view: JudgementView | None) -> list[str]:
            "| Criterion | By managers' judgement | By the data rules | Together | Where they disagree | Still to judge |",
            "|---|---|---|---|---|---|"]
     for r in view.criteria:
-        out.append(f"| {r.criterion} {r.title} | {r.judgement} | {r.data} | {r.together} | {r.disagree} | "
+        out.append(f"| {r.criterion} {md(r.title)} | {r.judgement} | {r.data} | {r.together} | {r.disagree} | "
                    f"{r.still_to_judge} |")
     if view.most_failed:
         q = view.most_failed
-        out += ["", f"The question that failed most often: {q['question']} ({q['text']}), answered No in "
+        out += ["", f"The question that failed most often: {q['question']} ({md(q['text'])}), answered No in "
                     f"{q['no']} of {q['yes'] + q['no']} cases where it applied."]
     out += ["", "### Each question", "",
             "The headline question (in bold) leads each criterion; the others are listed beneath it, never averaged.", "",
@@ -203,17 +193,17 @@ def judgement_markdown(view: JudgementView | None) -> list[str]:
         for q in items:
             lead = "**" if q["headline"] else ""
             asks = "Is there one?" if q["asks"] == "is_there_one" else "Is it good enough?"
-            out.append(f"| {lead}{q['question']}{lead} | {asks} | {q['text']} | {q['share']} | {q['not_applicable']} | "
+            out.append(f"| {lead}{q['question']}{lead} | {asks} | {md(q['text'])} | {q['share']} | {q['not_applicable']} | "
                        f"{q['not_yet_judged']} |")
     out += ["", "### Where the managers and the data part company", ""]
     if view.parted:
         out += ["| Case | Case manager | Criterion | The data rules say | The manager says | Comment |",
                 "|---|---|---|---|---|---|"]
         for p in view.parted:
-            note = "; ".join(md_text(c) for c in p["comments"])
+            note = "; ".join(md(c) for c in p["comments"])
             if not note and view.comments_left_out:
                 note = "(left out: pseudonymised run)"
-            out.append(f"| {md_text(p['case_id'])} | {md_text(p['case_manager'])} | {p['criterion']} | {p['data']} | "
+            out.append(f"| {md(p['case_id'])} | {md(p['case_manager'])} | {p['criterion']} | {p['data']} | "
                        f"{p['manager']} | {note} |")
         if view.left_out["parted"]:
             out.append(f"\n{view.left_out['parted']} more cases are in findings.jsonl and judgements.json.")
@@ -222,17 +212,17 @@ def judgement_markdown(view: JudgementView | None) -> list[str]:
     if view.form_disagreements:
         out += ["", "### Forms that disagree (left not yet judged until settled)", ""]
         for d in view.form_disagreements:
-            answers = "; ".join(f"{md_text(a['form'])} {a['cell']}: {a['answer'].replace('_', ' ')}" for a in d["answers"])
-            out.append(f"- Case {md_text(d['case_id'])}, question {d['question']}: {answers}.")
+            answers = "; ".join(f"{md(a['form'])} {a['cell']}: {a['answer'].replace('_', ' ')}" for a in d["answers"])
+            out.append(f"- Case {md(d['case_id'])}, question {d['question']}: {answers}.")
     out += ["", "### Still to be judged", ""]
     if view.still_to_do:
         out.append(f"{len(view.still_to_do) + view.left_out['still_to_do']} sampled cases have questions still blank:")
-        out += [f"- {md_text(s['case_id'])} ({md_text(s['case_manager'])}): {s['questions']} questions blank; criteria "
+        out += [f"- {md(s['case_id'])} ({md(s['case_manager'])}): {s['questions']} questions blank; criteria "
                 f"{', '.join(s['criteria'])}." for s in view.still_to_do]
     else:
         out.append("Every sampled case has been judged on every criterion.")
     out += ["", "### How the answers were counted", "", view.roll_up, ""]
-    out += [f"- Form {md_text(f['path'])} (sha256 {f['sha256'][:12]}, {f['cases']} cases)." for f in view.forms]
+    out += [f"- Form {md(f['path'])} (sha256 {f['sha256'][:12]}, {f['cases']} cases)." for f in view.forms]
     if view.comments_left_out:
         out.append("- Auditors' comments are left out of a pseudonymised run.")
     out.append("")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa_engine.base.text import display
 from qa_engine.judge.findings import Counts, CriterionSummary, Finding, RuleSummary, Summary
 from qa_engine.judge.phrases import describe_proportion
 from qa_engine.report.judgements import JudgementView, judgement_markdown
+from qa_engine.report.mdtext import md
 from qa_engine.report.titles import report_title
 from qa_engine.trust.files import write_text
 
@@ -25,16 +24,6 @@ AREA_BELOW = 0.65
 """An area requiring improvement: below this proportion met (under the 2018 "reasonable majority" line)."""
 LIMIT = 3
 """At most this many of each, as in the report."""
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#!|~&])")
-
-
-def md(text: object) -> str:
-    """Text from the input, the policy or a rule file, as Markdown that shows it literally: every character Markdown
-    or HTML gives a meaning to is backslash-escaped (so no tag, image, link or javascript: URL is ever made), line
-    breaks become spaces and control characters are shown as [U+XXXX] (qa_engine.base.text)."""
-    return _MARKDOWN.sub(r"\\\1", display(" ".join(str(text).split("\n"))))
 
 
 def in_words(k: int, n: int, noun: str = "cases") -> str:
