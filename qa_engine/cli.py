@@ -362,6 +362,8 @@ def verify(run_dir: Path) -> None:
     """Check that a run finished and that none of its outputs has changed since. Exit 1 if not."""
     from qa_engine.trust.verify import verify_run
 
+    if not run_dir.is_dir():
+        _fail(f"no such folder: {run_dir} (give the --out folder of a finished audit)")
     result = verify_run(run_dir)
     for name in result.checked:
         click.echo(f"ok       {name}")
@@ -385,7 +387,8 @@ def verify(run_dir: Path) -> None:
 @_mapping_option
 def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: int, max_depth: int,
              mapping_path: Path | None) -> None:
-    """Check case records against the schema only; list each problem. Exit 1 if any record or row is rejected."""
+    """Check case records against the schema only; list each problem. Exit 1 if any record or row is rejected, 3 if
+    no record was read."""
     from qa_engine.exports.raw import Limits
     from qa_engine.run.audit import validate_inputs
 
@@ -400,6 +403,9 @@ def validate(inputs: tuple[str, ...], out_dir: Path | None, max_record_bytes: in
     unmatched = counts.get("unmatched_rows", 0)
     click.echo(f"{counts['valid']} of {counts['records_read']} records valid, {counts['rejected']} rejected"
                + (f"; {unmatched} table {'row' if unmatched == 1 else 'rows'} joined no case." if unmatched else "."))
+    if not counts["records_read"]:
+        click.echo("No case record was read: is this the right file or folder?", err=True)
+        sys.exit(EXIT_READ_TOO_LITTLE)
     if counts["rejected"] or unmatched:
         sys.exit(EXIT_FINDINGS)
 

@@ -126,6 +126,22 @@ class TestOtherCommands:
         assert "1 of 2 records valid" in result.stdout
         assert 1 == len((tmp_path / "rejected.jsonl").read_text().splitlines())
 
+    def test_validate_of_an_empty_file_reads_too_little(self, runner, tmp_path):
+        """A file with no record in it is not "all valid": exit 3, as audit gives, with a sentence saying so."""
+        empty = tmp_path / "empty.jsonl"
+        empty.write_text("")
+        result = runner.invoke(cli, ["validate", str(empty)])
+
+        assert 3 == result.exit_code
+        assert "No case record was read" in result.stderr
+
+    def test_verify_of_a_folder_that_does_not_exist(self, runner, tmp_path):
+        """A mistyped run folder is a usage error (exit 2) naming it, not "NOT verified"."""
+        result = runner.invoke(cli, ["verify", str(tmp_path / "no-such-run")])
+
+        assert 2 == result.exit_code
+        assert "no such folder" in result.stderr and "no-such-run" in result.stderr
+
     def test_validate_example_is_clean(self, runner):
         """The shipped example has no rejected record."""
         assert 0 == runner.invoke(cli, ["validate", str(EXAMPLE_CASELOAD)]).exit_code
