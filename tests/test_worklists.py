@@ -144,3 +144,16 @@ def test_jobs_1_and_2_give_the_same_report_bytes(tmp_path):
 
     for name in (*REPORT_FILES, "findings.jsonl", "summary.json"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_every_sheet_prints_landscape_one_page_wide_with_its_header_on_each_page(run_dir):
+    """Printed, a worklist was 50 portrait pages for 138 rows, its columns split across pages; each sheet now fits the
+    page's width in landscape, the header row repeated on every page."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(run_dir / "worklist.xlsx")
+    for sheet in book.worksheets:
+        assert sheet.page_setup.orientation == "landscape", sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0), sheet.title
+        assert sheet.print_title_rows == "$1:$1", sheet.title

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -153,10 +154,16 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date, heading: str = "") -> byt
         sheets.append(("No actions", []))
     used: set[str] = set()
     widths = (14, 12, 14, 22, 13, 9, 9, 34, 60, 50, 12, 24)
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    bold, wrap, top = Font(bold=True), Alignment(wrap_text=True, vertical="top"), Alignment(vertical="top")
     for title, sheet_rows in sheets:
         sheet = book.create_sheet(_sheet_name(title, used))
         sheet.freeze_panes = "A2"
+        # printed as a manager would want it: landscape, every column on one page's width, the header row on each page
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = "9"  # A4 (ECMA-376 paper size 9)
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.print_title_rows = "1:1"
         if heading:  # the report's title heads every printed page, with the sheet's name (the header row stays row 1)
             sheet.oddHeader.center.text = f"{_print_text(heading)}: worklist, &A"
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{len(sheet_rows) + 1}"
@@ -168,12 +175,18 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date, heading: str = "") -> byt
             cell.font = bold
             header.append(cell)
         sheet.append(header)
-        for row in sheet_rows:
+        for number, row in enumerate(sheet_rows, start=2):
+            # tall enough for its wrapped text (a spreadsheet does not grow a row written this way; printed, the lines
+            # would otherwise overlap)
+            sheet.row_dimensions[number].height = 15 * max(
+                (_wrapped_lines(value, width) for value, width in zip(row, widths, strict=True)
+                 if isinstance(value, str)), default=1)
             cells = []
             for value in row:
                 cell = WriteOnlyCell(sheet, display(value) if isinstance(value, str) else value)
                 if isinstance(value, dt.date):
                     cell.number_format = "yyyy-mm-dd"
+                    cell.alignment = top
                 elif isinstance(value, str):
                     cell.data_type = "s"  # text from the input is never a formula
                     cell.alignment = wrap
@@ -183,6 +196,11 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date, heading: str = "") -> byt
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(book, archive).save()  # not save_workbook, which stamps the clock time as "modified"
     return _fixed_times(out.getvalue(), as_of)
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """About how many lines ``text`` takes wrapped in a column ``width`` characters wide (a few spare for word breaks)."""
+    return sum(max(1, math.ceil(len(part) / max(width - 1, 1))) for part in text.split("\n"))
 
 
 def _print_text(text: str) -> str:
