@@ -260,6 +260,18 @@ def _us_dates_in_plans(folder: Path) -> None:
     _edit_column(folder / "plans.csv", "Created Date", _us_date)
 
 
+def _countersigned_days_to_12(folder: Path) -> None:
+    """Every plan countersigned on a day of the month from 1 to 12, so no date of the column shows its order."""
+    _edit_column(folder / "plans.csv", "Countersigned Date",
+                 lambda t: re.sub(r"^(\d\d)/", lambda m: f"{min(int(m[1]), 12):02}/", t))
+
+
+def _us_dates_in_plans_both_columns(folder: Path) -> None:
+    """plans.csv re-saved by a US-locale tool: both its date columns month-first, one with no day past 12."""
+    _edit_column(folder / "plans.csv", "Created Date", _us_date)
+    _edit_column(folder / "plans.csv", "Countersigned Date", _us_date)
+
+
 def _leading_zeros_lost(folder: Path) -> None:
     """Digit-only order ids (``0001``) everywhere, then contacts.csv opened and saved in Excel (``1``)."""
     _digit_ids(folder)
@@ -307,6 +319,12 @@ KINDS: list[Variant] = [
     ("day and month swapped by a US-locale tool", _us_dates_in_plans, None,
      r'plans.csv row \d+, column "Created Date" .*not read, like every date in this column: row \d+ holds '
      r'"\d+/\d+/2015", which can only be month-first'),
+    ("one table re-saved US-style, one of its date columns with every day <= 12", _us_dates_in_plans_both_columns,
+     _countersigned_days_to_12,
+     r'plans.csv row \d+, column "(Created|Countersigned) Date" .*not read, like every date in this column: (row \d+ '
+     r'holds "\d+/\d+/2015", which can only be month-first|every date in it has the day and the month both 12 or under '
+     r'\(row \d+ holds "\d+/\d+/2015"\), and column "Created Date" of the same file holds "\d+/\d+/2015" \(row \d+\), '
+     r"which can only be month-first)"),
     ("leading zeros lost in one file re-saved in Excel", _leading_zeros_lost, _digit_ids,
      r"`\d+` in .*contacts.csv row \d+ matches this case's `\d{4}` once leading zeros are ignored: was the file "
      r"re-saved in Excel\?"),
@@ -499,3 +517,83 @@ def test_a_month_first_column_read_through_a_mapping_is_told_its_date_formats(tm
     assert note.endswith('give the column its own date_formats in the mapping (in the plans table: created_date: '
                          '{column: "Created Date", date_formats: [mm/dd/yyyy]}); otherwise export the file again with '
                          "the dates as dd/mm/yyyy.")
+
+
+def _iso_to_uk(text: str) -> str:
+    match = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", text)
+    return f"{match[3]}/{match[2]}/{match[1]}" if match else text
+
+
+FLAT_KINDS: list[Variant] = [
+    ("one table re-saved US-style with every day <= 12",
+     lambda folder: _edit_column(folder / "practice_judgements.csv", "date", _iso_to_us), None,
+     r'practice_judgements.csv row \d+, column "date" .*not read, like every date in this column: every date in it has '
+     r'the day and the month both 12 or under \(row 2 holds "2/10/2016"\), and nothing in the file shows which comes '
+     r"first \(qa_engine writes this layout with yyyy-mm-dd dates"),
+    # the locale of a re-save is not in the file, so a UK one whose days are all 12 or under is held back too
+    ("one table re-saved UK-style with every day <= 12",
+     lambda folder: _edit_column(folder / "practice_judgements.csv", "date", _iso_to_uk), None,
+     r'practice_judgements.csv row \d+, column "date" .*every date in it has the day and the month both 12 or under'),
+    # a column with a day past 12 (created_date) vouches for the other (countersigned_date) in the same file
+    ("one table re-saved UK-style with a day past 12", lambda folder: [
+        _edit_column(folder / "plans.csv", column, _iso_to_uk) for column in ("created_date", "countersigned_date")],
+     None, None),
+    ("one table re-saved US-style with a day past 12", lambda folder: [
+        _edit_column(folder / "plans.csv", column, _iso_to_us) for column in ("created_date", "countersigned_date")],
+     None, r'plans.csv row \d+, column "(created|countersigned)_date" .*not read, like every date in this column'),
+]
+
+
+@pytest.mark.parametrize(("kind", "change", "base_change", "held_back"), FLAT_KINDS, ids=[k[0] for k in FLAT_KINDS])
+def test_a_saved_flat_layout_table_reads_the_same_or_says_why_not(tmp_path, auditor, kind, change, base_change,
+                                                                  held_back):
+    """The flat layout is written with ISO dates, so dates with slashes come from a spreadsheet's re-save, whose date
+    setting the file does not say: a column whose every date has day and month both 12 or under is held back unless
+    the same file shows day-first order (a swapped 2016-02-10 would otherwise be read as 2 October 2016)."""
+    variant = tmp_path / "variant"
+    shutil.copytree(FLAT, variant)
+    change(variant)
+    _check(auditor, FLAT, variant, flat_mapping(), held_back)
+
+
+def _scan(mapping, table: str, rows: list[dict[str, str]]) -> dict[str, str]:
+    from qa_engine.exports.assemble import _DateScan
+    from qa_engine.exports.mapping import FLAT_MAPPING
+
+    scan = _DateScan(mapping.tables[table], "plans.csv", flat=mapping.path == FLAT_MAPPING)
+    for number, cells in enumerate(rows, start=2):
+        scan.see(cells, number)
+    scan.finish()
+    return {column: note.row_reason for column, note in scan.held.items()}
+
+
+def test_a_date_column_no_value_of_which_shows_its_order_is_held_back_in_the_flat_layout():
+    flat = flat_mapping()
+    either = _scan(flat, "plans", [{"created_date": "05/06/2015"}, {"created_date": "2015-06-20"}])
+    assert list(either) == ["created_date"] and "both 12 or under (row 2 holds \"05/06/2015\")" in either["created_date"]
+    # a value that reads the same either way round (06/06/2015) or an ISO date says nothing of the order
+    assert _scan(flat, "plans", [{"created_date": "06/06/2015"}, {"created_date": "2015-06-20"}]) == {}
+    # a day past 12 in the column, or in another date column of the same file, shows day-first order
+    assert _scan(flat, "plans", [{"created_date": "05/06/2015"}, {"created_date": "20/06/2015"}]) == {}
+    assert _scan(flat, "plans", [{"created_date": "05/06/2015", "countersigned_date": "20/06/2015"}]) == {}
+    # a month-first value in another column holds this one back as well, naming it
+    both = _scan(flat, "plans", [{"created_date": "05/06/2015", "countersigned_date": "06/20/2015"}])
+    assert set(both) == {"created_date", "countersigned_date"}
+    assert 'column "countersigned_date" of the same file holds "06/20/2015" (row 2)' in both["created_date"]
+
+
+def test_a_mapping_s_declared_date_order_is_trusted_unless_the_same_file_shows_the_other():
+    mapping = load_mapping(CLD_MAPPING)
+    assert _scan(mapping, "plans", [{"Created Date": "05/06/2015", "Countersigned Date": "07/06/2015"}]) == {}
+    held = _scan(mapping, "plans", [{"Created Date": "11/20/2015", "Countersigned Date": "07/06/2015"}])
+    assert set(held) == {"Created Date", "Countersigned Date"}
+    assert 'column "Created Date" of the same file holds "11/20/2015" (row 2), which can only be month-first' in (
+        held["Countersigned Date"])
+
+
+def test_order_shown_by_a_date_written_as_numbers():
+    from qa_engine.exports.mapping import order_shown
+
+    assert [order_shown(t) for t in ("05/06/2015", "20/06/2015", "06/20/2015", "06/06/2015", "2015-06-05",
+                                     "15-Feb-2016", "5.6.15", "05/06/2015 00:00")] == [
+        "either", "day", "month", None, None, None, "either", "either"]

@@ -32,6 +32,7 @@ from qa_engine.exports.mapping import (
     Table,
     date_order,
     order_clash,
+    order_shown,
     show,
     without_time,
 )
@@ -194,7 +195,10 @@ SHOWN = 3
 @dataclass
 class HeldDates:
     """A date column none of whose dates is read, because one of them can only be read the other way round
-    (11/20/2015 in a dd/mm/yyyy column, so 11/06/2015 could be 6 November or 11 June).
+    (11/20/2015 in a dd/mm/yyyy column, so 11/06/2015 could be 6 November or 11 June), or because nothing vouches
+    for its order (``because``): in the flat layout, a column whose every date has day and month both 12 or under
+    (a spreadsheet that re-saved the file wrote them in its own date setting, which the file does not say), or a
+    column of the same file as one that can only be read the other way round (the same save wrote both).
 
     Said once per file and column (``describe``), with how many rows and cases it held back and a fix that fits the
     layout read: the flat layout has no mapping to change, so its fix is to write the dates again; a mapping's is the
@@ -216,12 +220,20 @@ class HeldDates:
     cases: int = 0
     """Cases held back for it."""
     first_cases: list[str] = field(default_factory=list)
+    because: str | None = None
+    """Why the order is in doubt when no value of the column shows it is the other one (see _DateScan.finish):
+    ``every date in it has the day and the month both 12 or under (row 2 holds "05/06/2015"), and ...``."""
+
+    @property
+    def _why(self) -> str:
+        if self.because is not None:
+            return self.because
+        return f"row {self.row} holds {self.seen}, which can only be {self.order}"
 
     @property
     def row_reason(self) -> str:
         """The reason a held-back cell gives: the same for every row of the column."""
-        return (f"not read, like every date in this column: row {self.row} holds {self.seen}, which can only be "
-                f"{self.order}, so each of its dates could be read either way round")
+        return f"not read, like every date in this column: {self._why}, so each of its dates could be read either way round"
 
     def add_row(self, row: int) -> None:
         self.rows += 1
@@ -241,6 +253,9 @@ class HeldDates:
         held = (f"{self.rows:,} {'row' if self.rows == 1 else 'rows'} of {self.cases:,} "
                 f"{'case' if self.cases == 1 else 'cases'} held back (rows {rows}; cases {cases}; every one is listed "
                 "in rejected.jsonl)")
+        if self.because is not None:
+            return (f'{self.file} column "{self.column}": {self.because}, so none of its dates is read, as each '
+                    f"could be read either way round: {held}. {self.fix}")
         return (f'{self.file} column "{self.column}" holds {self.seen} (row {self.row}), which can only be '
                 f"{self.order}, so none of its dates is read, as each could be read either way round: {held}. "
                 f"{self.fix}")
@@ -272,9 +287,21 @@ def _date_fix(table: Table, spec: Column, text: str, order: str, flat: bool) -> 
             f"[{wanted}]}}); otherwise export the file again with the dates as {current}.")
 
 
+def _unknown_order_fix() -> str:
+    return ("To fix: give this column's dates the format yyyy-mm-dd (in Excel, a custom date format) and save the file "
+            "again, or export the folder again with qa-engine export-csv.")
+
+
 class _DateScan:
     """Watches a table's date columns as its rows are read, for a value that shows the column is not in the order the
-    mapping reads (11/20/2015 in a dd/mm/yyyy column): then every date in that column is ambiguous, and is held back."""
+    mapping reads (11/20/2015 in a dd/mm/yyyy column): then every date in that column is ambiguous, and is held back.
+
+    Once every row is read (``finish``), a column with a date that reads differently either way round (05/06/2015)
+    and none that shows the order is held back too when nothing vouches for its order: a column of the same file
+    shows the other order (one save wrote both), or the file is in the flat layout, which qa_engine writes with ISO
+    dates, so dates written with slashes come from a spreadsheet's re-save in a date setting the file does not say.
+    A mapping of the user's own declares its export's order (date_formats), and is trusted unless the file shows
+    otherwise; in the flat layout a column of the same file that shows the order read (20/11/2015) vouches for it."""
 
     def __init__(self, table: Table, label: str, flat: bool = False) -> None:
         self.table = table
@@ -283,6 +310,8 @@ class _DateScan:
         self.columns = [(c.column, date_order(c.date_formats), c) for c in table.columns
                         if c.column is not None and c.field.kind == "date"]
         self.held: dict[str, HeldDates] = {}
+        self.shown: dict[str, dict[str, tuple[int, str]]] = {}
+        """Column -> what its dates show of its order ("day", "month", "either") -> the first (row, value) to."""
 
     def see(self, cells: dict[str, str], number: int) -> None:
         for column, orders, spec in self.columns:
@@ -295,6 +324,38 @@ class _DateScan:
             if order is not None:
                 self.held[column] = HeldDates(self.label, column, show(text, spec.field), number, order,
                                               _date_fix(self.table, spec, text, order, self.flat))
+                continue
+            shown = order_shown(text)
+            if shown is not None:
+                self.shown.setdefault(column, {}).setdefault(shown, (number, text))
+
+    def finish(self) -> None:
+        """Hold back the columns whose dates could each be read either way round and nothing vouches for the order
+        of (see the class)."""
+        proven = {column: orders for column, orders, _ in self.columns if column in self.held}
+        for column, orders, spec in self.columns:
+            shown = self.shown.get(column, {})
+            if column in self.held or "either" not in shown or len(orders) != 1 or shown.keys() & {"day", "month"}:
+                continue
+            read = next(iter(orders))
+            row, text = shown["either"]
+            seen = show(text, spec.field)
+            ambiguous = (f"every date in it has the day and the month both 12 or under (row {row} holds {seen})")
+            other = next((c for c in proven if proven[c] == orders), None)
+            if other is not None:
+                note = self.held[other]
+                because = (f'{ambiguous}, and column "{other}" of the same file holds {note.seen} (row {note.row}), '
+                           f"which can only be {note.order}, so this column was most likely saved that way too")
+                self.held[column] = HeldDates(self.label, column, seen, row, note.order,
+                                              _date_fix(self.table, spec, text, note.order, self.flat), because=because)
+                continue
+            vouched = any(read in self.shown.get(c, {}) for c, _, _ in self.columns if c != column)
+            if self.flat and not vouched:
+                because = (f"{ambiguous}, and nothing in the file shows which comes first (qa_engine writes this "
+                           "layout with yyyy-mm-dd dates, so these were written by a spreadsheet that saved the file "
+                           "again, in a date setting the file does not say: a US-locale one writes month-first)")
+                self.held[column] = HeldDates(self.label, column, seen, row, "day-first or month-first",
+                                              _unknown_order_fix(), because=because)
 
 
 class _Stage:
@@ -345,6 +406,7 @@ class _Stage:
         self.db.execute("BEGIN")
         self.db.executemany(f"INSERT INTO {name} (row, k, nk, cells, problem) VALUES (?, ?, ?, ?, ?)", rows())
         self.db.execute("COMMIT")
+        scan.finish()
         self.db.execute(f"CREATE INDEX {name}_k ON {name} (k)")
         self.db.execute(f"CREATE INDEX {name}_nk ON {name} (nk) WHERE nk IS NOT NULL")
         if scan.held:
@@ -715,6 +777,7 @@ def read_export(path: Path, mapping: Mapping, limits: Limits = DEFAULT_LIMITS,
                     for name, column in child_columns.items():
                         value = cells.get(column.column or "", "").strip(WHITESPACE)
                         children[name][value] = children[name].get(value, 0) + 1
+            scan.finish()
             if scan.held:
                 stage.held[RECORD] = scan.held
         unknown = _not_exported(export, mapping)

@@ -266,6 +266,24 @@ def order_clash(text: str, orders: set[str]) -> str | None:
     return None
 
 
+def order_shown(text: str) -> str | None:
+    """What a date cell written as numbers (05/06/2015, 5.6.15) says of its column's order of day and month: "day" when
+    only day-first reads it (20/11/2015), "month" when only month-first does (11/20/2015), "either" when both read it
+    as different days (05/06/2015), None when the order makes no difference or it is not such a date (2015-06-05,
+    06/06/2015, 15-Feb-2016)."""
+    match = _NUMERIC_DATE.fullmatch(without_time(text))
+    if match is None:
+        return None
+    first, second = int(match[1]), int(match[3])
+    if first == second or not (1 <= first <= 31 and 1 <= second <= 31):
+        return None
+    if first <= 12 and second <= 12:
+        return "either"
+    if first <= 12:
+        return "month"
+    return "day" if second <= 12 else None
+
+
 def _parse_date(text: str, fmt: str) -> str | None:
     """``text`` in ``fmt`` as yyyy-mm-dd, or None (dd/mm/yyyy, the usual case, without strptime's cost)."""
     if fmt == "%d/%m/%Y":
