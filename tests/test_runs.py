@@ -233,6 +233,24 @@ def test_the_audit_date_is_stated_and_an_old_export_draws_a_warning(tmp_path):
     assert "--as-of" not in (tmp_path / "given" / "report.md").read_text()
 
 
+def test_a_newest_date_well_after_the_audit_date_draws_a_warning(tmp_path):
+    """Records hold what was done, so a date far after the audit date is most likely a day and month read the wrong
+    way round, or a wrong --as-of. The example's newest entry (2016-02-22) is 7 days after its audit date: no warning
+    there (see the test above); 38 days after 2016-01-15: a warning, on the terminal and in the report's first lines."""
+    result = CliRunner().invoke(cli, ["--log-level", "error", "audit", str(EXAMPLE_CASELOAD), "--as-of", "2016-01-15",
+                                      "--out", str(tmp_path / "out"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("Warning: the newest date in the records is 2016-02-22, 38 days after the audit date "
+                            "2016-01-15, ")
+    assert "day and the month the wrong way round" in first and "wrong --as-of" in first
+    report = (tmp_path / "out" / "report.md").read_text().splitlines()
+    assert any("2016-02-22, 38 days after the audit date" in line for line in report[:8])
+    assert "38 days after the audit date" in (tmp_path / "out" / "report.html").read_text()
+    date = json.loads((tmp_path / "out" / "run.json").read_text())["audit_date"]
+    assert (date["days_after_newest"], date["ahead"], date["ahead_after_days"]) == (-38, True, 31)
+
+
 def test_report_rebuild_waits_for_no_audit_it_refuses_while_one_writes_the_folder(tmp_path):
     out = _finished(tmp_path)
     holder = open_run_folder(out, [str(EXAMPLE_CASELOAD)])

@@ -237,7 +237,7 @@ def test_a_key_file_others_can_read_is_refused(tmp_path):
     assert f"chmod 600 {key}" in result.stderr
 
 
-@pytest.mark.parametrize("as_of", ["2016-02-15", "2017-06-01"], ids=["recent", "stale"])
+@pytest.mark.parametrize("as_of", ["2016-02-15", "2017-06-01", "2016-01-15"], ids=["recent", "stale", "ahead"])
 def test_pseudonymised_run_json_gives_the_newest_recorded_date_as_a_month(tmp_path, example_records, as_of):
     """run.json's newest recorded date is an event's date: a shared run gives its month only, and no day count or
     suggested --as-of that would give the day back; an old export's warning still says so, without the day."""
@@ -253,6 +253,9 @@ def test_pseudonymised_run_json_gives_the_newest_recorded_date_as_a_month(tmp_pa
 
     assert (date["newest_recorded"], date["days_after_newest"], date["suggested_as_of"]) == ("2016-02", None, None)
     assert date["stale"] is (as_of == "2017-06-01")
+    assert date["ahead"] is (as_of == "2016-01-15")  # the newest date, 2016-02-22, is 38 days after it
+    if date["ahead"]:
+        assert "the newest date in the records is in 2016-02, well after the audit date 2016-01-15" in result.output
     texts = result.output + (tmp_path / "out" / "report.md").read_text()
     assert "2016-02-22" not in texts
     if date["stale"]:

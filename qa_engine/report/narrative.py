@@ -54,7 +54,9 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 
 def audit_date_lines(run: dict[str, Any]) -> list[str]:
     """What the audit date was and, when it lies long after the newest date in the records, a warning with the
-    --as-of to use instead (see run/audit.py STALE_AFTER_DAYS). Empty when --as-of was given and the data is recent."""
+    --as-of to use instead (see run/audit.py STALE_AFTER_DAYS); when the newest date lies well after the audit date
+    (AHEAD_AFTER_DAYS), a warning that dates may have been read the wrong way round. Empty when --as-of was given and
+    the dates fit it."""
     info = run.get("audit_date") or {}
     lines = []
     as_of, newest, days = run.get("as_of"), info.get("newest_recorded"), info.get("days_after_newest")
@@ -69,6 +71,13 @@ def audit_date_lines(run: dict[str, Any]) -> list[str]:
             lines.append(f"Warning: the newest date in the records is {newest}, {days:,} days before the audit date "
                          f"{as_of}, so every deadline since then counts as missed. If the export was taken on {newest}, "
                          f"audit again with --as-of {newest}.")
+    if info.get("ahead"):
+        after = (f"is {newest}, {-days:,} days after" if days is not None  # a pseudonymised run records only the month
+                 else f"is in {newest}, well after")
+        lines.append(f"Warning: the newest date in the records {after} the audit date {as_of}, and records hold what "
+                     "was done, not what is planned. The usual causes are dates read with the day and the month the "
+                     "wrong way round (a file re-saved in another date setting) or a wrong --as-of: check both before "
+                     "acting on the findings.")
     return lines
 
 

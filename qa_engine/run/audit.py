@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from qa_engine.exports.assemble import HeldDates
     from qa_engine.exports.mapping import Mapping
 
-__all__ = ["DEFAULT_MAX_REJECTED", "STALE_AFTER_DAYS", "STOP", "AuditResult", "audit", "finish_run",
+__all__ = ["AHEAD_AFTER_DAYS", "DEFAULT_MAX_REJECTED", "STALE_AFTER_DAYS", "STOP", "AuditResult", "audit", "finish_run",
            "read_too_little", "rejudge", "start_run", "validate_inputs"]
 
 DEFAULT_MAX_REJECTED = 0.5
@@ -56,6 +56,12 @@ STALE_AFTER_DAYS = 90
 """An audit date this many days or more after the newest date in the records draws a warning (and a suggested
 --as-of): every deadline since the export was taken would count as missed. A setting of qa_engine, not a rule of
 practice."""
+
+AHEAD_AFTER_DAYS = 31
+"""A newest date in the records more than this many days after the audit date draws a warning: a record holds what
+was done, not planned (records/newest.py PLANNED), so such a date is most likely a day and month read the wrong way
+round or a wrong --as-of. A setting of qa_engine, not a rule of practice (the shipped example has entries up to 7 days
+after its audit date)."""
 
 STOP = threading.Event()
 """Set (by the CLI's Ctrl-C handler) to stop a run between two records, never inside durable_rules."""
@@ -382,17 +388,20 @@ def _audit_date(as_of: dt.date, given: bool, newest: str | None, shared: bool = 
     """How the audit date was chosen, and how far it lies after the newest date in the records (for run.json).
 
     When the audit date lies STALE_AFTER_DAYS or more after the newest date, ``suggested_as_of`` is that newest date:
-    an export holds nothing done after the day it was taken, so that day or one just before it. In a ``shared``
-    (pseudonymised) run the newest date is an event's date, so only its month is recorded (and no day count, which
-    with the audit date would give the day back).
+    an export holds nothing done after the day it was taken, so that day or one just before it. When the newest date
+    lies more than AHEAD_AFTER_DAYS after the audit date, ``ahead`` is true (the report and terminal warn). In a
+    ``shared`` (pseudonymised) run the newest date is an event's date, so only its month is recorded (and no day count,
+    which with the audit date would give the day back).
     """
     days = (as_of - dt.date.fromisoformat(newest)).days if newest else None
     stale = days is not None and days >= STALE_AFTER_DAYS
+    ahead = days is not None and -days > AHEAD_AFTER_DAYS
     if shared and newest:
         newest, days = month(newest), None
     return {"as_of": as_of.isoformat(), "given": given, "newest_recorded": newest, "days_after_newest": days,
             "stale_after_days": STALE_AFTER_DAYS, "stale": stale,
-            "suggested_as_of": newest if stale and not shared else None}
+            "suggested_as_of": newest if stale and not shared else None,
+            "ahead_after_days": AHEAD_AFTER_DAYS, "ahead": ahead}
 
 
 def _stop_if_asked() -> None:
