@@ -611,7 +611,7 @@ def rules_lint(rules_dir: Path | None) -> None:
     pack-wide timing checks (nothing due on day one, no met on impossible dates, absence explicit), and
     that every speed hint in outcome-hints.yaml can be used."""
     from qa_engine.judge.packchecks import pack_problems
-    from qa_engine.judge.rulecases import coverage_gaps, load_cases, unreachable_outcomes
+    from qa_engine.judge.rulecases import coverage_problems
     from qa_engine.rulepack.compile import compile_pack
     from qa_engine.rulepack.load import load_rules
 
@@ -620,10 +620,7 @@ def rules_lint(rules_dir: Path | None) -> None:
         compiled = compile_pack(pack)
         problems = list(pack.hint_problems)
         for rule in pack.rules:
-            gaps = coverage_gaps(rule, load_cases(rule), unreachable_outcomes(rule))
-            if gaps:
-                problems.append(f"{rule.id}: no test case comes out {', '.join(gaps)} (add one to its cases file, or "
-                                "declare the outcome unreachable there, saying why)")
+            problems += coverage_problems(rule)
         problems += pack_problems(pack)
     except QAEngineError as exc:
         _fail(exc.message)

@@ -8,7 +8,14 @@ import datetime as dt
 import pytest
 
 from qa_engine.base.errors import RuleSchemaError
-from qa_engine.judge.rulecases import cases_path, coverage_gaps, load_cases, run_case, unreachable_outcomes
+from qa_engine.judge.rulecases import (
+    cases_path,
+    coverage_gaps,
+    coverage_problems,
+    load_cases,
+    run_case,
+    unreachable_outcomes,
+)
 from qa_engine.rulepack.load import load_rules
 
 _PACK = load_rules()
@@ -66,3 +73,21 @@ def test_an_outcome_declared_unreachable_is_no_gap_and_no_case_may_expect_it(tmp
 
     with pytest.raises(RuleSchemaError, match="expects insufficient_data, which the file declares unreachable"):
         load_cases(moved)
+
+
+def test_lint_names_a_gap_and_a_stale_unreachable_declaration(tmp_path):
+    """rules lint's words for a rule's cases: an outcome no case gives, and an outcome declared unreachable that the
+    rule cannot come out with at all (1.1-initial-assessment-timely never gives insufficient data)."""
+    rule = _PACK.rule("1.1-initial-assessment-timely")
+    text = cases_path(rule).read_text()
+    assert "expect: not_met" in text and "\ndefaults:" in text
+    text = text.replace("expect: not_met", "expect: met").replace(
+        "\ndefaults:", "\nunreachable:\n  insufficient_data: Written here to show a declaration not needed.\ndefaults:", 1)
+    (tmp_path / f"{rule.id}.cases.yaml").write_text(text)
+    moved = rule.model_copy(update={"path": str(tmp_path / f"{rule.id}.yaml")})
+
+    assert [] == coverage_problems(rule)
+    assert [f"{rule.id}: no test case comes out not_met (add one to its cases file, or declare the outcome unreachable "
+            "there, saying why)",
+            f"{rule.id}: its cases file declares insufficient_data unreachable, but the rule never comes out so anyway: "
+            "remove the declaration"] == coverage_problems(moved)

@@ -32,7 +32,8 @@ from qa_engine.records.model import CaseRecord
 from qa_engine.rulepack.compile import CompiledPack, compile_rule, pack_rulesets
 from qa_engine.rulepack.model import CASES_SUFFIX, Policy, Rule, RulePack
 
-__all__ = ["CaseResult", "RuleCase", "coverage_gaps", "load_cases", "run_case", "run_pack_cases", "unreachable_outcomes"]
+__all__ = ["CaseResult", "RuleCase", "coverage_gaps", "coverage_problems", "load_cases", "run_case", "run_pack_cases",
+           "unreachable_outcomes"]
 
 _CASES_SCHEMA = {
     "type": "object",
@@ -209,6 +210,27 @@ def coverage_gaps(rule: Rule, cases: list[RuleCase], unreachable: Collection[str
     wanted = {v.outcome for v in compiled.variants.values()} - set(unreachable)
     judged = {c.expect for c in cases if not _before_the_order(c)}
     return [o for o in OUTCOMES if o in wanted and o not in judged]
+
+
+def coverage_problems(rule: Rule) -> list[str]:
+    """What ``qa-engine rules lint`` says of a rule's cases: the outcomes none gives (``coverage_gaps``), and an
+    outcome declared unreachable that the rule never comes out with anyway (a stale declaration).
+
+    Raises:
+        RuleSchemaError: the cases file is missing or malformed (``load_cases``).
+    """
+    unreachable = unreachable_outcomes(rule)
+    problems = []
+    gaps = coverage_gaps(rule, load_cases(rule), unreachable)
+    if gaps:
+        problems.append(f"{rule.id}: no test case comes out {', '.join(gaps)} (add one to its cases file, or declare "
+                        "the outcome unreachable there, saying why)")
+    compiled = compile_rule(rule, {name: p.default for name, p in rule.parameters.items()}, every_outcome=True)
+    never = sorted(set(unreachable) - {v.outcome for v in compiled.variants.values()})
+    if never:
+        problems.append(f"{rule.id}: its cases file declares {', '.join(never)} unreachable, but the rule never comes "
+                        "out so anyway: remove the declaration")
+    return problems
 
 
 def _before_the_order(case: RuleCase) -> bool:
