@@ -179,7 +179,7 @@ def _xlsx(rows: list[tuple[Any, ...]], as_of: dt.date, heading: str = "") -> byt
             # tall enough for its wrapped text (a spreadsheet does not grow a row written this way; printed, the lines
             # would otherwise overlap)
             sheet.row_dimensions[number].height = 15 * max(
-                (_wrapped_lines(value, width) for value, width in zip(row, widths, strict=True)
+                (_wrapped_lines(value, width) for value, width in zip(row, widths, strict=False)
                  if isinstance(value, str)), default=1)
             cells = []
             for value in row:
