@@ -23,7 +23,7 @@ PLANNED = frozenset({"expected_end_date", "psr_due_date"})
 
 def _may_hold(annotation: Any) -> bool:
     """Whether a field so annotated can hold a date or a model (itself, or in a list, tuple or union)."""
-    if isinstance(annotation, type):
+    if typing.get_origin(annotation) is None and isinstance(annotation, type):  # list[X] is a type on Python 3.10
         return issubclass(annotation, (dt.date, BaseModel))
     return any(_may_hold(arg) for arg in typing.get_args(annotation))
 
