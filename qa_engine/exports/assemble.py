@@ -31,6 +31,7 @@ from qa_engine.exports.mapping import (
     Mapping,
     Table,
     date_order,
+    day_and_month,
     order_clash,
     order_shown,
     show,
@@ -320,12 +321,13 @@ class _DateScan:
             text = cells.get(column, "").strip(WHITESPACE)
             if not text:
                 continue
-            order = order_clash(text, orders)
+            numbers = day_and_month(text)  # parsed once for both questions below
+            order = order_clash(numbers, orders)
             if order is not None:
                 self.held[column] = HeldDates(self.label, column, show(text, spec.field), number, order,
                                               _date_fix(self.table, spec, text, order, self.flat))
                 continue
-            shown = order_shown(text)
+            shown = order_shown(numbers)
             if shown is not None:
                 self.shown.setdefault(column, {}).setdefault(shown, (number, text))
 

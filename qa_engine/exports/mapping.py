@@ -251,14 +251,21 @@ def date_order(formats: tuple[tuple[str, str], ...]) -> set[str]:
     return orders
 
 
-def order_clash(text: str, orders: set[str]) -> str | None:
+def day_and_month(text: str) -> tuple[int, int] | None:
+    """The two leading numbers of a date cell written as numbers (05/06/2015, 5.6.15), in the order written; None for
+    any other cell. What ``order_clash`` and ``order_shown`` both judge, so a reader can find it once per cell."""
+    match = _NUMERIC_DATE.fullmatch(without_time(text))
+    return None if match is None else (int(match[1]), int(match[3]))
+
+
+def order_clash(text: str | tuple[int, int] | None, orders: set[str]) -> str | None:
     """Why a date cell shows that its column is not in the order the mapping reads (None if it does not): in a
     dd/mm/yyyy column, 11/20/2015 can only be month-first, so the column's 11/06/2015 could be 6 November or 11
-    June."""
-    match = _NUMERIC_DATE.fullmatch(without_time(text))
-    if match is None or len(orders) != 1:
+    June. ``text`` may be given as its ``day_and_month``."""
+    numbers = day_and_month(text) if isinstance(text, str) else text
+    if numbers is None or len(orders) != 1:
         return None
-    first, second = int(match[1]), int(match[3])
+    first, second = numbers
     if orders == {"day"} and first <= 12 < second <= 31:
         return "month-first (mm/dd/yyyy, as a US-locale tool writes dates)"
     if orders == {"month"} and second <= 12 < first <= 31:
@@ -266,15 +273,15 @@ def order_clash(text: str, orders: set[str]) -> str | None:
     return None
 
 
-def order_shown(text: str) -> str | None:
+def order_shown(text: str | tuple[int, int] | None) -> str | None:
     """What a date cell written as numbers (05/06/2015, 5.6.15) says of its column's order of day and month: "day" when
     only day-first reads it (20/11/2015), "month" when only month-first does (11/20/2015), "either" when both read it
     as different days (05/06/2015), None when the order makes no difference or it is not such a date (2015-06-05,
-    06/06/2015, 15-Feb-2016)."""
-    match = _NUMERIC_DATE.fullmatch(without_time(text))
-    if match is None:
+    06/06/2015, 15-Feb-2016). ``text`` may be given as its ``day_and_month``."""
+    numbers = day_and_month(text) if isinstance(text, str) else text
+    if numbers is None:
         return None
-    first, second = int(match[1]), int(match[3])
+    first, second = numbers
     if first == second or not (1 <= first <= 31 and 1 <= second <= 31):
         return None
     if first <= 12 and second <= 12:
